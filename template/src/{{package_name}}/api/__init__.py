@@ -1,0 +1,1 @@
+"""HTTP routes: probes at the root, the versioned API under ``/api/v1``."""

@@ -1,0 +1,52 @@
+"""Typed accessors for what routes need, as FastAPI dependencies.
+
+Objects are created once in ``main.create_app`` and kept on ``app.state``;
+these functions are the only place that knows where.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from ..identity import Identity
+from ..lifecycle import Lifecycle
+from ..llm.port import LLM
+from ..settings import Settings
+
+# Declared for OpenAPI (the docs' Authorize button); AuthenticationMiddleware
+# has already verified whatever the caller sent.
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="A key from APP_API_KEYS."
+)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_llm(request: Request) -> LLM:
+    llm: LLM = request.app.state.llm
+    return llm
+
+
+def get_lifecycle(request: Request) -> Lifecycle:
+    lifecycle: Lifecycle = request.app.state.lifecycle
+    return lifecycle
+
+
+def get_identity(
+    request: Request, _api_key: Annotated[str | None, Security(api_key_scheme)] = None
+) -> Identity | None:
+    """The caller, as resolved by the authentication middleware (None: anonymous)."""
+    identity: Identity | None = getattr(request.state, "identity", None)
+    return identity
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+LLMDep = Annotated[LLM, Depends(get_llm)]
+LifecycleDep = Annotated[Lifecycle, Depends(get_lifecycle)]
+IdentityDep = Annotated[Identity | None, Depends(get_identity)]

@@ -1,0 +1,218 @@
+"""One error schema for every non-2xx response the service produces.
+
+Clients get ``{"code", "message", "request_id"}`` (plus ``details`` for
+validation errors) whatever failed: routing, validation, middleware, the LLM
+upstream or our own bug. Stack traces go to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope, Send
+
+from .llm.port import LLMError
+
+logger = structlog.get_logger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+# Stable, documented codes for the statuses the framework raises by itself.
+STATUS_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limit_exceeded",
+    500: "internal_error",
+    502: "upstream_error",
+    503: "service_unavailable",
+    504: "upstream_timeout",
+}
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    code: str = Field(description="Stable snake_case error code.", examples=["not_found"])
+    message: str = Field(description="Human-readable explanation.", examples=["Not Found"])
+    request_id: str | None = Field(
+        description="The X-Request-ID of the failed request, for support and logs.",
+        examples=["0b6c1b9d4f0e4a54a7a1f0c8d6d3e2a1"],
+    )
+    details: list[dict[str, Any]] | None = Field(
+        default=None, description="Per-field problems, for validation errors only."
+    )
+
+
+class AppError(Exception):
+    """An expected failure that maps to one status and one error code."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def request_id_of(scope: Scope) -> str | None:
+    """The id the request-id middleware stored for this request, if any."""
+    state = scope.get("state") or {}
+    value = state.get("request_id")
+    return value if isinstance(value, str) else None
+
+
+def error_payload(
+    scope: Scope,
+    status_code: int,
+    code: str | None = None,
+    message: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Build the error schema as a plain dict (for WebSocket and SSE as well as HTTP)."""
+    body = ErrorBody(
+        code=code or STATUS_CODES.get(status_code, "error"),
+        message=message or HTTPStatus(status_code).phrase,
+        request_id=request_id_of(scope),
+        details=details,
+    )
+    return body.model_dump(exclude_none=True)
+
+
+def error_response(
+    scope: Scope,
+    status_code: int,
+    code: str | None = None,
+    message: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """An error-schema JSON response, usable from handlers and from raw ASGI middleware."""
+    all_headers = dict(headers or {})
+    request_id = request_id_of(scope)
+    if request_id is not None:
+        all_headers[REQUEST_ID_HEADER] = request_id
+    return JSONResponse(
+        error_payload(scope, status_code, code, message, details),
+        status_code=status_code,
+        headers=all_headers,
+    )
+
+
+async def send_error(
+    scope: Scope,
+    send: Send,
+    status_code: int,
+    code: str | None = None,
+    message: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Refuse a request from ASGI middleware: an HTTP error, or a refused WebSocket handshake.
+
+    A WebSocket is refused before ``accept()`` with a real HTTP response when the
+    server supports the denial-response extension (uvicorn does), else with a
+    close, which the server turns into a 403.
+    """
+    response = error_response(scope, status_code, code, message, headers=headers)
+    if scope["type"] == "http":
+        await response(scope, _unused_receive, send)
+        return
+    if "websocket.http.response" in scope.get("extensions", {}):
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": response.body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+
+
+async def _unused_receive() -> dict[str, Any]:  # pragma: no cover - never awaited
+    return {"type": "http.disconnect"}
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Where and what, without echoing the input (it may hold secrets)."""
+    return [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
+        for error in exc.errors()
+    ]
+
+
+async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else None
+    return error_response(
+        request.scope, exc.status_code, message=message, headers=exc.headers
+    )
+
+
+async def _handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(
+        request.scope,
+        422,
+        message="The request is invalid; see details.",
+        details=_validation_details(exc),
+    )
+
+
+async def _handle_app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(
+        request.scope, exc.status_code, exc.code, exc.message, headers=exc.headers
+    )
+
+
+async def _handle_llm_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LLMError)
+    logger.warning("llm_error", error=type(exc).__name__, detail=str(exc))
+    return error_response(request.scope, exc.status_code, exc.code, exc.public_message)
+
+
+async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Runs in Starlette's outermost error middleware, after our own middleware
+    # has unwound: the request id is still in the scope state.
+    logger.exception("unhandled_error", path=request.url.path)
+    return error_response(request.scope, 500, message="Internal server error.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure the framework knows about through the error schema."""
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    app.add_exception_handler(AppError, _handle_app_error)
+    app.add_exception_handler(LLMError, _handle_llm_error)
+    app.add_exception_handler(Exception, _handle_unexpected)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries, so the docs show the error schema for failures too."""
+    return {
+        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+        for status in statuses
+    }

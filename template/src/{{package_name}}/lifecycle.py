@@ -1,0 +1,70 @@
+"""Process lifecycle: knowing that shutdown has begun, so long streams can say goodbye.
+
+uvicorn stops accepting connections on SIGTERM but waits for open streams
+without telling them anything. Streams watch ``Lifecycle.shutting_down`` and
+end themselves cleanly; readiness turns 503 so a load balancer stops sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+import structlog
+
+logger = structlog.get_logger(__name__)
+
+_Handler = Callable[[int, FrameType | None], Any] | int | None
+
+
+class Lifecycle:
+    """Draining state shared by readiness and every long-lived connection."""
+
+    def __init__(self) -> None:
+        self.shutting_down = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._previous: dict[int, _Handler] = {}
+
+    @property
+    def draining(self) -> bool:
+        return self.shutting_down.is_set()
+
+    def begin_draining(self) -> None:
+        """Flip to draining; safe to call more than once."""
+        if not self.shutting_down.is_set():
+            logger.info("draining", reason="shutdown requested")
+            self.shutting_down.set()
+
+    def install_signal_hooks(self) -> None:
+        """Start draining on SIGTERM/SIGINT, then let the server's own handler run.
+
+        Chaining (instead of replacing) keeps uvicorn's shutdown intact, and works
+        under the CLI, plain ``uvicorn`` and multi-worker runs alike. Only the
+        main thread may install handlers; under a test client we skip it.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+            self._previous[sig] = previous
+            signal.signal(sig, self._on_signal)
+
+    def restore_signal_hooks(self) -> None:
+        for sig, previous in self._previous.items():
+            if signal.getsignal(sig) == self._on_signal:
+                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.begin_draining)
+        previous = self._previous.get(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            raise KeyboardInterrupt

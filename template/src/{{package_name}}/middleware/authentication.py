@@ -1,0 +1,97 @@
+"""Resolve who is calling before anything else runs, and refuse bad credentials.
+
+Authentication is middleware (not only a route dependency) so that the rate
+limiter, WebSocket handshakes and GraphQL all see the same identity, and a
+refused request never reaches a handler. Routes read the result through
+``api.dependencies``, which also declares the schemes for OpenAPI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..errors import send_error
+from ..identity import ApiKeyRegistry, Identity
+
+API_PREFIX = "/api/v1"
+
+
+class AuthenticationError(Exception):
+    """Credentials were presented but are not valid: always a 401, never anonymous."""
+
+
+class Authenticator(Protocol):
+    """One way to authenticate (API key, bearer token, ...)."""
+
+    async def authenticate(self, headers: Headers, scope: Scope) -> Identity | None:
+        """The caller's identity, None when this kind of credential is absent.
+
+        Raise ``AuthenticationError`` when it is present but invalid.
+        """
+        ...
+
+
+class ApiKeyAuthenticator:
+    """``X-API-Key`` against the keys configured in ``APP_API_KEYS``."""
+
+    def __init__(self, registry: ApiKeyRegistry) -> None:
+        self.registry = registry
+
+    async def authenticate(self, headers: Headers, scope: Scope) -> Identity | None:
+        presented = headers.get("x-api-key")
+        if presented is None:
+            return None
+        identity = self.registry.identify(presented)
+        if identity is None:
+            raise AuthenticationError("The API key is not valid.")
+        return identity
+
+
+class AuthenticationMiddleware:
+    """Store the caller's ``Identity`` (or None) in ``scope["state"]["identity"]``.
+
+    Under ``/api/v1`` a request must authenticate when ``required`` is true,
+    except on ``public_paths`` (for instance the token endpoint).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticators: Sequence[Authenticator],
+        required: bool,
+        public_paths: frozenset[str] = frozenset(),
+    ) -> None:
+        self.app = app
+        self.authenticators = tuple(authenticators)
+        self.required = required
+        self.public_paths = public_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        identity: Identity | None = None
+        try:
+            for authenticator in self.authenticators:
+                identity = await authenticator.authenticate(headers, scope)
+                if identity is not None:
+                    break
+        except AuthenticationError as exc:
+            await _refuse(scope, send, str(exc))
+            return
+        if identity is None and self.required and scope["path"] not in self.public_paths:
+            await _refuse(scope, send, "Authentication is required.")
+            return
+        scope.setdefault("state", {})["identity"] = identity
+        await self.app(scope, receive, send)
+
+
+async def _refuse(scope: Scope, send: Send, message: str) -> None:
+    await send_error(
+        scope, send, 401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"}
+    )
