@@ -109,14 +109,10 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """An error-schema JSON response, usable from handlers and from raw ASGI middleware."""
-    all_headers = dict(headers or {})
-    request_id = request_id_of(scope)
-    if request_id is not None:
-        all_headers[REQUEST_ID_HEADER] = request_id
     return JSONResponse(
         error_payload(scope, status_code, code, message, details),
         status_code=status_code,
-        headers=all_headers,
+        headers=headers,
     )
 
 
@@ -166,9 +162,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else None
-    return error_response(
-        request.scope, exc.status_code, message=message, headers=exc.headers
-    )
+    return error_response(request.scope, exc.status_code, message=message, headers=exc.headers)
 
 
 async def _handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -197,8 +191,11 @@ async def _handle_llm_error(request: Request, exc: Exception) -> JSONResponse:
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Runs in Starlette's outermost error middleware, after our own middleware
     # has unwound: the request id is still in the scope state.
+    # That middleware never sees this response, so the id header is set here.
     logger.exception("unhandled_error", path=request.url.path)
-    return error_response(request.scope, 500, message="Internal server error.")
+    request_id = request_id_of(request.scope)
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+    return error_response(request.scope, 500, message="Internal server error.", headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -51,8 +51,6 @@ async def ready(request: Request) -> JSONResponse:
     failing = [name for name, result in results.items() if result != "ok"]
     if not failing:
         return JSONResponse(ReadinessBody(status="ready", checks=results).model_dump())
-    body = error_payload(
-        request.scope, 503, "not_ready", f"Not ready: {', '.join(failing)}."
-    )
+    body = error_payload(request.scope, 503, "not_ready", f"Not ready: {', '.join(failing)}.")
     body.update(status="unavailable", checks=results)
     return JSONResponse(body, status_code=503)

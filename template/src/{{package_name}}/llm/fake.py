@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 from .port import Completion, CompletionRequest, FinishReason, LLMError, TokenDelta
 
-_VOCABULARY = (
+_SCRIPT_TEXT = (
     "Streaming tokens one at a time keeps the first byte fast and the user "
     "informed while the rest of the answer is still being written by the model "
     "behind this service which is a deterministic fake so every run is the same"
-).split()
+)
+_VOCABULARY = tuple(_SCRIPT_TEXT.split())
 
 
 @dataclass(slots=True)
@@ -68,9 +69,7 @@ class FakeLLM:
         seed = int.from_bytes(hashlib.sha256(request.prompt.encode()).digest()[:4], "big")
         count = min(request.max_tokens, 16 + seed % 32)
         start = seed % len(_VOCABULARY)
-        return [
-            _VOCABULARY[(start + i) % len(_VOCABULARY)] + " " for i in range(count)
-        ]
+        return [_VOCABULARY[(start + i) % len(_VOCABULARY)] + " " for i in range(count)]
 
     def _finish_reason(self, request: CompletionRequest, produced: int) -> FinishReason:
         return "length" if produced >= request.max_tokens else "stop"

@@ -33,7 +33,8 @@ class BodyLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await send_error(scope, send, 413, message=f"The request body exceeds {self.max_bytes} bytes.")
+            message = f"The request body exceeds {self.max_bytes} bytes."
+            await send_error(scope, send, 413, message=message)
             return
 
         received = 0

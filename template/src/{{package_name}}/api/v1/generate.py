@@ -19,7 +19,9 @@ class GenerateRequest(BaseModel):
     """A prompt and how to sample the answer; the streaming endpoints take the same body."""
 
     prompt: str = Field(
-        min_length=1, max_length=32_000, description="The user's prompt.",
+        min_length=1,
+        max_length=32_000,
+        description="The user's prompt.",
         examples=["Explain server-sent events in one sentence."],
     )
     max_tokens: int = Field(
