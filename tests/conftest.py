@@ -1,0 +1,104 @@
+"""Fixtures that render the template as it is in the working tree.
+
+Copier renders the newest git tag unless told otherwise, so a test that
+rendered this repository directly would test a stale release. Instead the
+working tree (uncommitted changes included) is copied into a throwaway git
+repository once per session and rendered at its HEAD.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "results"
+)
+
+
+def load_questions() -> dict[str, dict[str, Any]]:
+    """The questions of ``copier.yml`` (settings and included hidden values skipped)."""
+    questions: dict[str, dict[str, Any]] = {}
+    for document in yaml.safe_load_all(
+        (ROOT / "copier.yml").read_text().replace("!include", "#!include")
+    ):
+        for name, spec in (document or {}).items():
+            if not name.startswith("_") and isinstance(spec, dict):
+                questions[name] = spec
+    return questions
+
+
+QUESTIONS = load_questions()
+TOGGLES: tuple[str, ...] = tuple(
+    name for name, spec in QUESTIONS.items() if spec.get("type") == "bool"
+)
+
+
+def all_combinations() -> list[dict[str, bool]]:
+    """Every on/off combination of the boolean questions: 2 ** len(TOGGLES)."""
+    return [
+        dict(zip(TOGGLES, values, strict=True))
+        for values in itertools.product((True, False), repeat=len(TOGGLES))
+    ]
+
+
+def combination_id(combination: Mapping[str, bool]) -> str:
+    return "-".join(name if on else f"no_{name}" for name, on in combination.items())
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=template-tests", "-c", "user.email=tests@localhost", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout
+
+
+def snapshot_template(destination: Path) -> Path:
+    """Copy the working tree into a fresh git repository with one commit."""
+    shutil.copytree(ROOT, destination, ignore=IGNORED)
+    git(destination, "init", "--quiet", "--initial-branch=main")
+    git(destination, "add", "--all")
+    git(destination, "commit", "--quiet", "-m", "snapshot of the working tree")
+    return destination
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return snapshot_template(tmp_path_factory.mktemp("template") / "repo")
+
+
+def render(template: Path, destination: Path, **answers: Any) -> Path:
+    """Render the template at its HEAD with the given answers (defaults for the rest)."""
+    copier.run_copy(
+        str(template),
+        str(destination),
+        data=answers,
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return destination
+
+
+def clean_environment() -> dict[str, str]:
+    """The environment for a generated project's tools: none of this suite's venv or APP_*."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("APP_") and name not in {"VIRTUAL_ENV", "PYTHONPATH"}
+    }

@@ -1,0 +1,135 @@
+"""Questions: bad answers are refused with a clear message and nothing is written."""
+
+from __future__ import annotations
+
+import keyword
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import QUESTIONS, ROOT, render
+
+REQUIRED_QUESTIONS = {
+    "project_name",
+    "project_slug",
+    "package_name",
+    "description",
+    "author_name",
+    "author_email",
+    "python_version",
+    "sse",
+    "websocket",
+    "graphql",
+    "redis",
+    "jwt",
+}
+
+
+def test_contract_questions_exist_with_their_defaults() -> None:
+    assert REQUIRED_QUESTIONS <= set(QUESTIONS)
+    defaults = {name: QUESTIONS[name].get("default") for name in REQUIRED_QUESTIONS}
+    assert defaults["sse"] is True
+    assert defaults["websocket"] is True
+    assert defaults["graphql"] is False
+    assert defaults["redis"] is False
+    assert defaults["jwt"] is True
+    assert defaults["python_version"] == "3.11"
+    assert QUESTIONS["python_version"]["choices"] == ["3.11", "3.12", "3.13", "3.14"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"project_name": "   "}, "project name must not be empty"),
+        ({"project_slug": "My-Service"}, "must be lowercase"),
+        ({"project_slug": "my service"}, "must be lowercase"),
+        ({"project_slug": "my--service"}, "must be lowercase"),
+        ({"package_name": "My_Service"}, "lowercase Python identifier"),
+        ({"package_name": "9lives"}, "lowercase Python identifier"),
+        ({"package_name": "class"}, "is a Python keyword"),
+        ({"package_name": "match"}, "is a Python keyword"),
+        ({"package_name": "json"}, "shadow the standard-library module"),
+        ({"package_name": "asyncio"}, "shadow the standard-library module"),
+        ({"package_name": "fastapi"}, "shadow a library the service depends on"),
+        ({"author_email": "not-an-email"}, "is malformed"),
+        ({"author_email": "a@b"}, "is malformed"),
+        ({"python_version": "3.9"}, "3.9"),
+    ],
+)
+def test_bad_answer_is_refused_and_nothing_written(
+    template_repo: Path, tmp_path: Path, answers: dict[str, str], message: str
+) -> None:
+    destination = tmp_path / "service"
+    with pytest.raises(ValueError, match=message):
+        render(template_repo, destination, **answers)
+    assert not destination.exists()
+
+
+def test_cli_refusal_names_the_problem_and_writes_nothing(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    destination = tmp_path / "service"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "copier", "copy", "--trust", "--defaults",
+            "--vcs-ref", "HEAD", "--data", "project_slug=Bad Slug",
+            str(template_repo), str(destination),
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "The slug 'Bad Slug' must be lowercase" in result.stderr
+    assert not destination.exists()
+
+
+def test_slug_and_package_derive_from_the_name(template_repo: Path, tmp_path: Path) -> None:
+    project = render(template_repo, tmp_path / "svc", project_name="  Token Relay 2 ")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["project_slug"] == "token-relay-2"
+    assert answers["package_name"] == "token_relay_2"
+    assert (project / "src" / "token_relay_2" / "main.py").is_file()
+
+
+def test_defaults_render_with_a_git_history_and_local_secrets(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = render(template_repo, tmp_path / "svc")
+    env_file = project / ".env"
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    env = dict(
+        line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line
+    )
+    assert len(env["APP_JWT_SECRET"]) >= 32
+    log = subprocess.run(
+        ["git", "log", "--oneline"], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert len(log.stdout.splitlines()) == 1
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert status.stdout == "", "the first commit must leave a clean tree for copier update"
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert ".env" not in tracked
+    answers_text = (project / ".copier-answers.yml").read_text()
+    assert env["APP_JWT_SECRET"] not in answers_text
+    assert "secret" not in answers_text.lower()
+
+
+def test_reserved_names_cover_this_python() -> None:
+    reserved = yaml.safe_load(
+        (ROOT / "hooks" / "reserved_names.yml").read_text()
+    )
+    stdlib = set(reserved["stdlib_modules"]["default"])
+    keywords = set(reserved["python_keywords"]["default"])
+    assert {n for n in sys.stdlib_module_names if not n.startswith("_")} <= stdlib, (
+        "run hooks/make_reserved_names.py under this Python"
+    )
+    assert set(keyword.kwlist) <= keywords
