@@ -14,6 +14,8 @@ from fastapi.security import APIKeyHeader
 from ..identity import Identity
 from ..lifecycle import Lifecycle
 from ..llm.port import LLM
+from ..ratelimit.concurrency import ConcurrencyLimiter
+from ..ratelimit.port import RateLimiter
 from ..settings import Settings
 
 # Declared for OpenAPI (the docs' Authorize button); AuthenticationMiddleware
@@ -38,6 +40,16 @@ def get_lifecycle(request: Request) -> Lifecycle:
     return lifecycle
 
 
+def get_rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+def get_concurrency_limiter(request: Request) -> ConcurrencyLimiter:
+    limiter: ConcurrencyLimiter = request.app.state.concurrency_limiter
+    return limiter
+
+
 def get_identity(
     request: Request, _api_key: Annotated[str | None, Security(api_key_scheme)] = None
 ) -> Identity | None:
@@ -50,3 +62,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 LLMDep = Annotated[LLM, Depends(get_llm)]
 LifecycleDep = Annotated[Lifecycle, Depends(get_lifecycle)]
 IdentityDep = Annotated[Identity | None, Depends(get_identity)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+ConcurrencyLimiterDep = Annotated[ConcurrencyLimiter, Depends(get_concurrency_limiter)]

@@ -1,0 +1,1 @@
+"""Rate limiting: request quotas per caller and caps on concurrent long-lived work."""
