@@ -55,7 +55,12 @@ class AuthenticationMiddleware:
     """Store the caller's ``Identity`` (or None) in ``scope["state"]["identity"]``.
 
     Under ``/api/v1`` a request must authenticate when ``required`` is true,
-    except on ``public_paths`` (for instance the token endpoint).
+    except on ``public_paths`` (for instance the token endpoint) and, for
+    WebSocket handshakes only, on ``in_protocol_websocket_paths``: endpoints
+    whose protocol carries credentials after the handshake (GraphQL's
+    ``connection_init``), because browsers cannot set headers on a WebSocket.
+    Those endpoints read ``authentication_required`` from the scope state and
+    enforce it themselves.
     """
 
     def __init__(
@@ -64,11 +69,13 @@ class AuthenticationMiddleware:
         authenticators: Sequence[Authenticator],
         required: bool,
         public_paths: frozenset[str] = frozenset(),
+        in_protocol_websocket_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.authenticators = tuple(authenticators)
         self.required = required
         self.public_paths = public_paths
+        self.in_protocol_websocket_paths = in_protocol_websocket_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not scope["path"].startswith(API_PREFIX):
@@ -84,11 +91,19 @@ class AuthenticationMiddleware:
         except AuthenticationError as exc:
             await _refuse(scope, send, str(exc))
             return
-        if identity is None and self.required and scope["path"] not in self.public_paths:
+        if identity is None and self.required and not self._exempt(scope):
             await _refuse(scope, send, "Authentication is required.")
             return
-        scope.setdefault("state", {})["identity"] = identity
+        state = scope.setdefault("state", {})
+        state["identity"] = identity
+        state["authentication_required"] = self.required
         await self.app(scope, receive, send)
+
+    def _exempt(self, scope: Scope) -> bool:
+        path: str = scope["path"]
+        if path in self.public_paths:
+            return True
+        return scope["type"] == "websocket" and path in self.in_protocol_websocket_paths
 
 
 async def _refuse(scope: Scope, send: Send, message: str) -> None:

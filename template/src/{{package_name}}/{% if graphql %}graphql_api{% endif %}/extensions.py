@@ -1,0 +1,77 @@
+"""Per-operation quotas and the abuse limits, as Strawberry schema extensions.
+
+Extensions are passed to the schema as factories, so each operation gets fresh
+instances and no state leaks from one request to the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+
+import structlog
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from ..settings import Settings
+from .context import GraphQLContext
+from .errors import CodedError, CodedErrors
+
+logger = structlog.get_logger(__name__)
+
+
+class OperationRateLimit(SchemaExtension):
+    """Count one hit per operation against the caller's quota, the one REST uses.
+
+    Runs after validation, so a malformed query costs nothing; a subscription
+    counts once when it starts, not per event.
+    """
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, GraphQLContext):
+            try:
+                decision = await context.rate_limiter.hit(context.rate_limit_key, context.tier)
+            except Exception as exc:
+                logger.warning("graphql_rate_limit_unavailable", error=type(exc).__name__)
+                raise CodedError(
+                    "service_unavailable", "The rate limiter is unavailable; try again later."
+                ) from None
+            context.report_rate_limit(decision)
+            if not decision.allowed:
+                raise CodedError(
+                    "rate_limit_exceeded",
+                    "Too many requests; slow down.",
+                    retry_after=decision.retry_after,
+                )
+        yield
+
+
+def introspection_enabled(settings: Settings) -> bool:
+    """On unless configured off; in production off unless configured on."""
+    configured = settings.graphql_introspection
+    return not settings.is_production if configured is None else configured
+
+
+def graphiql_enabled(settings: Settings) -> bool:
+    configured = settings.graphql_graphiql
+    return not settings.is_production if configured is None else configured
+
+
+def build_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """The schema's extensions, limits read from settings, each one a factory."""
+    extensions: list[Callable[[], SchemaExtension]] = [
+        CodedErrors,
+        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+        OperationRateLimit,
+    ]
+    if not introspection_enabled(settings):
+        extensions.append(DisableIntrospection)
+    return extensions

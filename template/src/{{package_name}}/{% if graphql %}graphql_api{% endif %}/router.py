@@ -1,0 +1,86 @@
+"""The FastAPI router serving GraphQL over HTTP and over graphql-transport-ws."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import overload
+
+from cross_web import HTTPException as StrawberryHTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
+
+from ..middleware.authentication import AuthenticationError
+from ..settings import Settings
+from . import GRAPHQL_PATH
+from .context import GraphQLContext, authenticate_connection, get_context
+from .extensions import graphiql_enabled
+from .schema import build_schema
+
+
+class ServiceGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
+    """Strawberry's router, authenticating subscriptions at ``connection_init``."""
+
+    @overload
+    async def run(
+        self, request: Request, context: GraphQLContext = UNSET, root_value: None = UNSET
+    ) -> Response: ...
+
+    @overload
+    async def run(
+        self, request: WebSocket, context: GraphQLContext = UNSET, root_value: None = UNSET
+    ) -> WebSocket: ...
+
+    async def run(
+        self,
+        request: Request | WebSocket,
+        context: GraphQLContext = UNSET,
+        root_value: None = UNSET,
+    ) -> Response | WebSocket:
+        """Answer malformed HTTP requests with the service's JSON error schema.
+
+        Strawberry refuses them (bad JSON, GET queries, wrong content type) with
+        a plain-text body; re-raising as Starlette's exception sends them
+        through the app's handlers like any other 4xx.
+        """
+        try:
+            return await super().run(request, context, root_value)
+        except StrawberryHTTPException as exc:
+            raise StarletteHTTPException(exc.status_code, exc.reason) from None
+
+    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
+        """Refuse bad or missing credentials with 4403 before any operation runs."""
+        try:
+            await authenticate_connection(context)
+        except AuthenticationError as exc:
+            raise ConnectionRejectionError({"code": "unauthorized", "message": str(exc)}) from None
+        acknowledge: UnsetType = UNSET  # a plain connection_ack, no payload
+        return acknowledge
+
+
+def build_graphql_router(settings: Settings) -> ServiceGraphQLRouter:
+    """The GraphQL endpoint, with the options this service allows.
+
+    Only graphql-transport-ws is offered (the legacy graphql-ws protocol is
+    off); queries via GET are off, so a mutation can never ride a link or an
+    image tag; browsers may open the socket only from ``APP_CORS_ORIGINS`` (or
+    the service's own origin).
+    """
+    return ServiceGraphQLRouter(
+        build_schema(settings),
+        path=GRAPHQL_PATH,
+        graphql_ide="graphiql" if graphiql_enabled(settings) else None,
+        allow_queries_via_get=False,
+        context_getter=get_context,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=timedelta(seconds=10),
+        max_subscriptions_per_connection=settings.graphql_max_subscriptions_per_connection,
+        allowed_origins=settings.cors_origins,
+        multipart_uploads_enabled=False,
+        tags=["graphql"],
+    )
