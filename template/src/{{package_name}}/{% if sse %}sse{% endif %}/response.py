@@ -136,8 +136,24 @@ class TokenEventStream(Response):
                 await self._write(token_frame(0, delta.text))
                 index = 1
                 reason = delta.finish_reason or reason
+                # The hot loop: _write() inlined, one await on the model, one on send.
+                loop = self._loop
                 async for delta in self._tokens:
-                    await self._write(token_frame(index, delta.text))
+                    if self._keepalive is not None:
+                        await asyncio.wait((self._keepalive,))
+                    self._writing = True
+                    try:
+                        await send(
+                            {
+                                "type": "http.response.body",
+                                "body": token_frame(index, delta.text),
+                                "more_body": True,
+                            }
+                        )
+                    except OSError as exc:
+                        raise _ClientGoneError from exc
+                    self._writing = False
+                    self._last_write = loop.time()
                     index += 1
                     if delta.finish_reason is not None:
                         reason = delta.finish_reason
