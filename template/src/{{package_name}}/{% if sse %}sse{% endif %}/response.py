@@ -24,7 +24,8 @@ the next token only after ``send`` returned, and the server's ``send`` waits
 while the socket's write buffer is above its high-water mark. A client that
 lags therefore pauses the model's iterator (and, for a real upstream, its HTTP
 read), so memory per stream is bounded by that buffer plus one token: no queue
-grows. The maximum duration still ends a stream whose client stopped reading.
+grows. The maximum duration still ends a stream whose client stopped reading:
+its last frame gets one keep-alive interval, then the connection is dropped.
 """
 
 from __future__ import annotations
@@ -103,9 +104,14 @@ class TokenEventStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = self._loop
-        self._task = asyncio.current_task()
         self._send = send
         self._last_write = loop.time()
+        # The writer gets a task of its own: resuming a task after each token's
+        # wait walks its whole await chain, and the request task's chain runs
+        # through every middleware. Measured with paced tokens, writing from the
+        # request task cost about 20% more CPU per event than from a fresh task.
+        writer = loop.create_task(self._stream(scope, send))
+        self._task = writer
         watchers = (
             loop.create_task(self._watch_disconnect(receive)),
             loop.create_task(self._watch_shutdown()),
@@ -113,7 +119,7 @@ class TokenEventStream(Response):
         deadline = loop.call_at(self._deadline, self._interrupt, "max_duration")
         self._tick_handle = loop.call_later(self._limits.keepalive_seconds, self._tick)
         try:
-            await self._stream(scope, send)
+            await writer
         except _ClientGoneError:
             pass  # the server reported the client gone; nobody is left to tell
         finally:
@@ -127,10 +133,11 @@ class TokenEventStream(Response):
             await self._cleanup.aclose()
 
     async def _stream(self, scope: Scope, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         index = 0
         reason: FinishReason = "stop"
+        interrupted = False
         try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             delta = self._first
             if delta is not None:
                 await self._write(token_frame(0, delta.text))
@@ -163,6 +170,7 @@ class TokenEventStream(Response):
             final = self._last_frame_after_interrupt(scope)
             if final is None:
                 return
+            interrupted = True
         except _ClientGoneError:
             raise
         except LLMError as exc:
@@ -182,7 +190,17 @@ class TokenEventStream(Response):
                 {"total_tokens": index, "duration_ms": duration_ms, "finish_reason": reason},
             )
         self._stop = "finished"
-        await self._write(final)
+        if interrupted:
+            # The writer may have been stopped waiting on a client that reads no
+            # more; give the last frame a bounded time, then drop the connection.
+            try:
+                async with asyncio.timeout(self._limits.keepalive_seconds):
+                    await self._write(final)
+            except TimeoutError:
+                logger.warning("stream_client_stalled")
+                raise _ClientGoneError from None
+        else:
+            await self._write(final)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _interrupted_by_us(self) -> bool:
