@@ -1,7 +1,10 @@
 """Typed accessors for what routes need, as FastAPI dependencies.
 
 Objects are created once in ``main.create_app`` and kept on ``app.state``;
-these functions are the only place that knows where.
+these functions are the only place that knows where. They are ``async def``
+although they never await: FastAPI runs a plain ``def`` dependency in a worker
+thread, and that hop per dependency per request cost more than the whole
+middleware stack (measured with ``bench/run.py``).
 """
 
 from __future__ import annotations
@@ -25,32 +28,32 @@ api_key_scheme = APIKeyHeader(
 )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_llm(request: Request) -> LLM:
+async def get_llm(request: Request) -> LLM:
     llm: LLM = request.app.state.llm
     return llm
 
 
-def get_lifecycle(request: Request) -> Lifecycle:
+async def get_lifecycle(request: Request) -> Lifecycle:
     lifecycle: Lifecycle = request.app.state.lifecycle
     return lifecycle
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
 
-def get_concurrency_limiter(request: Request) -> ConcurrencyLimiter:
+async def get_concurrency_limiter(request: Request) -> ConcurrencyLimiter:
     limiter: ConcurrencyLimiter = request.app.state.concurrency_limiter
     return limiter
 
 
-def get_identity(
+async def get_identity(
     request: Request, _api_key: Annotated[str | None, Security(api_key_scheme)] = None
 ) -> Identity | None:
     """The caller, as resolved by the authentication middleware (None: anonymous)."""
