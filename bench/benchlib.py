@@ -141,9 +141,10 @@ class SseCounter:
         self.count = SseCount()
 
     def feed(self, data: bytes) -> SseCount:
+        data = self.buffer + data  # joined first: a CRLF may arrive split in two
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n")
-        blocks = (self.buffer + data).split(b"\n\n")
+        blocks = data.split(b"\n\n")
         self.buffer = blocks.pop()
         count = self.count
         for block in blocks:
