@@ -135,11 +135,11 @@ class Project:
         return (self.path / "src" / self.package / relative).exists()
 
 
-def render(name: str, toggles: dict[str, bool]) -> Project:
+def render(name: str, toggles: dict[str, bool], template: Path) -> Project:
     dest = RENDERS / name
     data = [arg for k, v in toggles.items() for arg in ("--data", f"{k}={str(v).lower()}")]
     log(f"render {name}: {' '.join(data) or 'defaults'}")
-    subprocess.run([str(ROOT / "scripts" / "render.sh"), str(dest), *data], check=True)
+    subprocess.run([str(template / "scripts" / "render.sh"), str(dest), *data], check=True)
     subprocess.run(["uv", "sync", "-q"], cwd=dest, check=True, env=child_env({}))
     answers = (dest / ".copier-answers.yml").read_text()
 
@@ -400,6 +400,8 @@ def service_env(ctx: Context, project: Project) -> dict[str, str]:
         "APP_CORS_ORIGINS": "https://app.example.com",
         "APP_FAKE_LLM_DELAY_MS": "0",
         **{f"APP_RATE_LIMIT_{t}": HIGH_LIMIT for t in ("ANONYMOUS", "FREE", "PRO", "ENTERPRISE")},
+        # One benchmark client stands for many callers: no per-caller stream cap.
+        "APP_SSE_MAX_CONCURRENT_STREAMS": "100000",
     }
     if project.toggles["jwt"]:
         env["APP_JWT_SECRET"] = ctx.secret
@@ -834,6 +836,12 @@ def main() -> None:
         help="run only these scenarios (repeatable)",
     )
     parser.add_argument("--no-wrk", action="store_true", help="use the asyncio client for HTTP")
+    parser.add_argument(
+        "--template",
+        type=Path,
+        default=ROOT,
+        help="render this checkout of the template instead of this one (compare branches)",
+    )
     args = parser.parse_args()
     args.reps = args.reps or (1 if args.quick else 5)
     args.duration = args.duration or (1.5 if args.quick else 5.0)
@@ -846,8 +854,10 @@ def main() -> None:
     if shutil.which("wrk") is None:
         log("note: wrk not found; using the asyncio client (install the 'wrk' package for HTTP)")
     started = time.time()
-    defaults = render("defaults", {})
-    full = render("all", dict.fromkeys(("sse", "websocket", "graphql", "redis", "jwt"), True))
+    template = args.template.resolve()
+    defaults = render("defaults", {}, template)
+    everything = dict.fromkeys(("sse", "websocket", "graphql", "redis", "jwt"), True)
+    full = render("all", everything, template)
     results: list[dict[str, Any]] = []
     with redis_server(cores) as (redis_url, redis_port):
         ctx = Context(
@@ -889,6 +899,7 @@ def main() -> None:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 1),
         "command": "uv run python bench/run.py " + " ".join(sys.argv[1:]),
+        "template": str(template) if template != ROOT else "this checkout",
         "settings": {"reps": args.reps, "duration": args.duration, "quick": args.quick},
         "machine": machine,
         "scenarios": results,

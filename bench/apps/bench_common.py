@@ -32,13 +32,15 @@ def bench_llm() -> Any:
 
 
 def sse_token_frame(index: int, text: str) -> bytes:
-    """One token event in the service's wire format (id line, JSON data)."""
-    return f"id: {index}\ndata: {json.dumps({'token': text, 'index': index})}\n\n".encode()
+    """One token event, byte for byte the service's wire format (compact JSON data)."""
+    data = json.dumps({"token": text, "index": index}, separators=(",", ":"))
+    return f"id: {index}\ndata: {data}\n\n".encode()
 
 
 def sse_done_frame(total: int, duration_ms: float, finish_reason: str) -> bytes:
     """The closing event in the service's wire format."""
     data = json.dumps(
-        {"total_tokens": total, "duration_ms": duration_ms, "finish_reason": finish_reason}
+        {"total_tokens": total, "duration_ms": duration_ms, "finish_reason": finish_reason},
+        separators=(",", ":"),
     )
     return f"event: done\ndata: {data}\n\n".encode()
