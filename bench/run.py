@@ -411,24 +411,27 @@ def service_env(ctx: Context, project: Project) -> dict[str, str]:
 
 
 def auth_headers(ctx: Context, project: Project) -> list[str]:
-    """What a real client of the service sends: its API key and, with JWT, a bearer token."""
-    headers = [f"X-API-Key: {ctx.api_key}"]
-    if project.toggles["jwt"] and project.has_module("auth"):
-        mint = (
-            "import sys, time, jwt\n"
-            "now = int(time.time())\n"
-            "claims = {'sub': 'bench-user', 'tier': 'enterprise', 'iss': sys.argv[2],"
-            " 'aud': sys.argv[2], 'iat': now, 'exp': now + 3600}\n"
-            "print(jwt.encode(claims, sys.argv[1], algorithm='HS256'))\n"
-        )
-        token = subprocess.run(
-            [str(project.python), "-c", mint, ctx.secret, project.slug],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        headers.append(f"Authorization: Bearer {token}")
-    return headers
+    """What a real client sends: a bearer token where JWT is on, else its API key.
+
+    One credential, not both: the service stops at the first authenticator
+    that accepts (API keys first), so sending both would skip JWT verification.
+    """
+    if not (project.toggles["jwt"] and project.has_module("auth")):
+        return [f"X-API-Key: {ctx.api_key}"]
+    mint = (
+        "import sys, time, jwt\n"
+        "now = int(time.time())\n"
+        "claims = {'sub': 'bench-user', 'tier': 'enterprise', 'iss': sys.argv[2],"
+        " 'aud': sys.argv[2], 'iat': now, 'exp': now + 3600}\n"
+        "print(jwt.encode(claims, sys.argv[1], algorithm='HS256'))\n"
+    )
+    token = subprocess.run(
+        [str(project.python), "-c", mint, ctx.secret, project.slug],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return [f"Authorization: Bearer {token}"]
 
 
 def scenarios(ctx: Context) -> list[Scenario]:
