@@ -11,6 +11,7 @@ forging the header cannot buy a fresh quota.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 from starlette.types import Scope
@@ -28,8 +29,11 @@ class ClientAddress:
 
     def __init__(self, trusted_proxies: Iterable[str] = ()) -> None:
         self.networks = parse_networks(trusted_proxies)
+        # Parsing an address costs more than the rest of a rate-limit check;
+        # the peers (our proxies) are few, so remember the answers.
+        self.is_trusted = lru_cache(maxsize=1024)(self._is_trusted)
 
-    def is_trusted(self, host: str) -> bool:
+    def _is_trusted(self, host: str) -> bool:
         try:
             address = ip_address(host)
         except ValueError:
