@@ -7,6 +7,6 @@ from ..identity import Identity
 
 def rate_limit_key(identity: Identity | None, client_ip: str | None) -> str:
     """A stable key per caller; never contains a secret (identities hold digests)."""
-    if identity is not None:
+    if identity is not None and identity.method != "anonymous":
         return f"{identity.method}:{identity.subject}"
     return f"ip:{client_ip or 'unknown'}"

@@ -1,45 +1,127 @@
 """In-process rate limiting: exact within one process, separate per worker.
 
-Uses the ``limits`` library's async moving-window strategy on its in-memory
-storage: one ``hit`` both checks and counts, so concurrent requests in one
-process cannot over-admit.
+Counts with the sliding window counter (see ``sliding_window``): two integers
+per caller. A check reads and updates its counter without awaiting anything,
+so on one event loop no two checks interleave and concurrent requests cannot
+over-admit; no lock is needed.
+
+Memory is bounded twice: callers whose windows have passed are dropped, and at
+most ``max_keys`` callers are tracked at all. The table is kept in
+least-recently-seen order, so a flood of one-off client addresses evicts other
+one-off addresses, while callers that keep coming back stay counted. (The
+``limits`` library's in-memory storage keeps one timestamp per request and has
+no cap; its expiry sweep visits every key through a worker thread.)
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits import parse
 
 from ..settings import Tier
 from .port import RateLimitDecision
+from .sliding_window import decide
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """One tier's quota: ``limit`` requests per rolling ``window`` seconds."""
+
+    limit: int
+    window: float
+
+    @classmethod
+    def parse(cls, text: str) -> Quota:
+        """Read the ``limits`` notation (``60/minute``, ``1000 per hour``, ``10/2 minutes``)."""
+        item = parse(text)
+        return cls(limit=item.amount, window=float(item.get_expiry()))
+
+
+def parse_quotas(tier_limits: Mapping[Tier, str]) -> dict[Tier, Quota]:
+    return {tier: Quota.parse(text) for tier, text in tier_limits.items()}
+
+
+@dataclass(slots=True)
+class _Counter:
+    index: int
+    """Which window ``current`` counts (``floor(now / window)``)."""
+    previous: int
+    current: int
+    expires_at: float
+    """When both counts have aged out and the entry means nothing any more."""
 
 
 class MemoryRateLimiter:
     """Per-process quotas for each tier, in the ``limits`` notation."""
 
-    def __init__(self, tier_limits: Mapping[Tier, str]) -> None:
-        self.items: dict[Tier, RateLimitItem] = {
-            tier: parse(text) for tier, text in tier_limits.items()
-        }
-        self.storage = MemoryStorage()
-        self.strategy = MovingWindowRateLimiter(self.storage)
+    def __init__(
+        self,
+        tier_limits: Mapping[Tier, str],
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_keys < 1:
+            raise ValueError("max_keys must be at least 1")
+        self.quotas = parse_quotas(tier_limits)
+        self.max_keys = max_keys
+        self.evictions = 0
+        """Callers dropped while their window was still open (a flood, or too small a cap)."""
+        self._clock = clock
+        self._counters: OrderedDict[str, _Counter] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._counters)
 
     async def hit(self, key: str, tier: Tier) -> RateLimitDecision:
-        item = self.items[tier]
-        allowed = await self.strategy.hit(item, key)
-        stats = await self.strategy.get_window_stats(item, key)
-        retry_after = 0 if allowed else max(1, math.ceil(stats.reset_time - time.time()))
+        quota = self.quotas[tier]
+        now = self._clock()
+        index = math.floor(now / quota.window)
+        elapsed = now - index * quota.window
+        counter_key = f"{tier}:{key}"
+        counter = self._counters.pop(counter_key, None)
+        previous, current = _roll(counter, index)
+        outcome = decide(previous, current, elapsed, quota.window, quota.limit)
+        self._counters[counter_key] = _Counter(
+            index=index,
+            previous=previous,
+            current=outcome.current,
+            expires_at=(index + 2) * quota.window,
+        )
+        self._evict(now)
         return RateLimitDecision(
-            allowed=allowed,
-            limit=item.amount,
-            remaining=stats.remaining,
-            retry_after=retry_after,
+            allowed=outcome.allowed,
+            limit=quota.limit,
+            remaining=outcome.remaining,
+            retry_after=0 if outcome.allowed else max(1, math.ceil(outcome.retry_after)),
         )
 
+    def _evict(self, now: float) -> None:
+        """Drop expired callers from the cold end, then the coldest beyond the cap."""
+        counters = self._counters
+        while counters:
+            coldest = next(iter(counters.values()))
+            if coldest.expires_at > now:
+                break
+            counters.popitem(last=False)
+        while len(counters) > self.max_keys:
+            counters.popitem(last=False)
+            self.evictions += 1
+
     async def aclose(self) -> None:
-        await self.storage.reset()
+        self._counters.clear()
+
+
+def _roll(counter: _Counter | None, index: int) -> tuple[int, int]:
+    """The (previous, current) counts as seen from window ``index``."""
+    if counter is None:
+        return 0, 0
+    if counter.index == index:
+        return counter.previous, counter.current
+    if counter.index == index - 1:
+        return counter.current, 0
+    return 0, 0

@@ -1,0 +1,97 @@
+"""Count every ``/api/v1`` request and WebSocket handshake against the caller's quota.
+
+Runs after authentication, so the quota belongs to the authenticated caller
+(JWT subject, else API key) and the tier comes from their identity; anonymous
+callers are counted per client address at the anonymous tier. Health,
+readiness and the docs live outside ``/api/v1`` and are never limited.
+WebSocket messages and GraphQL operations call the same limiter themselves.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import send_error
+from ..identity import Identity
+from ..ratelimit.client_address import ClientAddress
+from ..ratelimit.keys import rate_limit_key
+from ..ratelimit.port import RateLimitBackendError, RateLimitDecision, RateLimiter
+
+API_PREFIX = "/api/v1"
+# Response messages that carry headers: an HTTP response, an accepted
+# WebSocket, or a WebSocket refused by something further in.
+_HEADER_MESSAGES = frozenset(
+    {"http.response.start", "websocket.accept", "websocket.http.response.start"}
+)
+
+
+def rate_limit_headers(decision: RateLimitDecision) -> dict[str, str]:
+    headers = {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+    }
+    if not decision.allowed:
+        headers["Retry-After"] = str(decision.retry_after)
+    return headers
+
+
+class RateLimitMiddleware:
+    """Refuse over-quota callers with 429 (``Retry-After``); label every answer with the quota."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        client_address: ClientAddress | None = None,
+        self_counting_paths: frozenset[str] = frozenset(),
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.client_address = client_address or ClientAddress()
+        # HTTP endpoints that count each operation themselves (GraphQL counts
+        # per operation): counting the request here as well would charge twice.
+        self.self_counting_paths = self_counting_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] not in ("http", "websocket")
+            or not scope["path"].startswith(API_PREFIX)
+            or (scope["type"] == "http" and scope["path"] in self.self_counting_paths)
+        ):
+            await self.app(scope, receive, send)
+            return
+        identity: Identity | None = scope.get("state", {}).get("identity")
+        key = rate_limit_key(identity, self.client_address(scope))
+        tier = identity.tier if identity is not None else "anonymous"
+        try:
+            decision = await self.limiter.hit(key, tier)
+        except RateLimitBackendError:
+            await send_error(
+                scope,
+                send,
+                503,
+                "rate_limit_unavailable",
+                "Rate limiting is temporarily unavailable; try again shortly.",
+                headers={"Retry-After": "1"},
+            )
+            return
+        headers = rate_limit_headers(decision)
+        if not decision.allowed:
+            await send_error(
+                scope,
+                send,
+                429,
+                "rate_limit_exceeded",
+                f"Rate limit of {decision.limit} requests exceeded; "
+                f"retry in {decision.retry_after} s.",
+                headers=headers,
+            )
+            return
+        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+        async def send_with_quota(message: Message) -> None:
+            if message["type"] in _HEADER_MESSAGES:
+                message["headers"] = [*message.get("headers", ()), *raw]
+            await send(message)
+
+        await self.app(scope, receive, send_with_quota)
