@@ -2,7 +2,8 @@
 
 Copier validators are Jinja expressions and cannot import Python, so the
 lists they check against are written out here once and included by
-``copier.yml``. Run it under each supported Python (the lists accumulate); ``tests/test_answers.py`` fails when the file is stale.
+``copier.yml``. Run it under each supported Python (the lists accumulate);
+``tests/test_answers.py`` fails when the file is stale.
 """
 
 from __future__ import annotations

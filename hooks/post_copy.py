@@ -65,7 +65,14 @@ def make_first_commit(project: Path) -> None:
         return
     git(project, "init", "--quiet", "--initial-branch=main")
     git(project, "add", "--all")
-    git(project, "commit", "--quiet", "--no-verify", "-m", "Generate service from copier-fastapi-streaming")
+    git(
+        project,
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        "Generate service from copier-fastapi-streaming",
+    )
 
 
 def main() -> int:

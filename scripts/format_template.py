@@ -31,7 +31,9 @@ def render(destination: Path) -> None:
 
 
 def source_of(rendered: Path, project: Path) -> Path | None:
-    relative = str(rendered.relative_to(project)).replace(ANSWERS["package_name"], "{{package_name}}")
+    relative = str(rendered.relative_to(project)).replace(
+        ANSWERS["package_name"], "{{package_name}}"
+    )
     for candidate in (TEMPLATE / relative, TEMPLATE / f"{relative}.jinja"):
         if candidate.exists():
             return candidate

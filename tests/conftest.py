@@ -102,3 +102,8 @@ def clean_environment() -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("APP_") and name not in {"VIRTUAL_ENV", "PYTHONPATH"}
     }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the longest tests first, so a parallel run does not end on one of them alone."""
+    items.sort(key=lambda item: item.get_closest_marker("longest") is None)

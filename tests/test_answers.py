@@ -29,7 +29,7 @@ REQUIRED_QUESTIONS = {
 
 
 def test_contract_questions_exist_with_their_defaults() -> None:
-    assert REQUIRED_QUESTIONS <= set(QUESTIONS)
+    assert set(QUESTIONS) >= REQUIRED_QUESTIONS
     defaults = {name: QUESTIONS[name].get("default") for name in REQUIRED_QUESTIONS}
     assert defaults["sse"] is True
     assert defaults["websocket"] is True
@@ -74,9 +74,18 @@ def test_cli_refusal_names_the_problem_and_writes_nothing(
     destination = tmp_path / "service"
     result = subprocess.run(
         [
-            sys.executable, "-m", "copier", "copy", "--trust", "--defaults",
-            "--vcs-ref", "HEAD", "--data", "project_slug=Bad Slug",
-            str(template_repo), str(destination),
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            "--data",
+            "project_slug=Bad Slug",
+            str(template_repo),
+            str(destination),
         ],
         capture_output=True,
         text=True,
@@ -102,9 +111,7 @@ def test_defaults_render_with_a_git_history_and_local_secrets(
     project = render(template_repo, tmp_path / "svc")
     env_file = project / ".env"
     assert env_file.stat().st_mode & 0o777 == 0o600
-    env = dict(
-        line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line
-    )
+    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
     assert len(env["APP_JWT_SECRET"]) >= 32
     log = subprocess.run(
         ["git", "log", "--oneline"], cwd=project, capture_output=True, text=True, check=True
@@ -124,9 +131,7 @@ def test_defaults_render_with_a_git_history_and_local_secrets(
 
 
 def test_reserved_names_cover_this_python() -> None:
-    reserved = yaml.safe_load(
-        (ROOT / "hooks" / "reserved_names.yml").read_text()
-    )
+    reserved = yaml.safe_load((ROOT / "hooks" / "reserved_names.yml").read_text())
     stdlib = set(reserved["stdlib_modules"]["default"])
     keywords = set(reserved["python_keywords"]["default"])
     assert {n for n in sys.stdlib_module_names if not n.startswith("_")} <= stdlib, (

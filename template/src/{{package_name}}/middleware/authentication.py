@@ -82,8 +82,12 @@ class AuthenticationMiddleware:
                 if identity is not None:
                     break
         except AuthenticationError as exc:
-            await _refuse(scope, send, str(exc))
-            return
+            # A public path (logging in, refreshing) ignores stale credentials:
+            # a client that sends its expired token everywhere can still refresh it.
+            if scope["path"] not in self.public_paths:
+                await _refuse(scope, send, str(exc))
+                return
+            identity = None
         if identity is None and self.required and scope["path"] not in self.public_paths:
             await _refuse(scope, send, "Authentication is required.")
             return
