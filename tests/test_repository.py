@@ -7,7 +7,7 @@ import sys
 
 from .conftest import ROOT
 
-OWN_CODE = ["hooks", "scripts", "tests"]
+OWN_CODE = ["bench", "hooks", "scripts", "tests"]
 
 
 def test_own_code_passes_ruff() -> None:
