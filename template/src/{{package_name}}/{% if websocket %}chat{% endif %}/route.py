@@ -1,0 +1,82 @@
+"""``WS /api/v1/ws/chat/{conversation_id}``: the handshake, then a ``ChatSession``.
+
+Everything that can refuse a connection happens before ``accept()``, so a
+refused client gets a real HTTP status (401, 403, 503) with the error schema:
+credentials were checked by the authentication middleware already; here the
+browser ``Origin`` is checked, because CORS does not protect WebSockets and a
+foreign page could otherwise open a socket with the user's cookies
+(cross-site WebSocket hijacking).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Path, WebSocket
+from starlette.datastructures import Headers
+
+from ..errors import send_error
+from ..identity import Identity
+from .rooms import ChatRooms
+from .session import ChatDependencies, ChatSession
+
+router = APIRouter(tags=["chat"])
+
+BEARER_SUBPROTOCOL = "bearer"
+
+
+def origin_allowed(headers: Headers, allowed_origins: list[str]) -> bool:
+    """Allow non-browser clients (no Origin), same-origin pages and configured origins."""
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    if origin in allowed_origins or "*" in allowed_origins:
+        return True
+    host = headers.get("host")
+    return host is not None and urlsplit(origin).netloc == host
+
+
+@router.websocket("/ws/chat/{conversation_id}")
+async def chat(
+    websocket: WebSocket,
+    conversation_id: Annotated[
+        str,
+        Path(
+            pattern=r"^[A-Za-z0-9_-]{1,128}$",
+            description="Clients connected to the same conversation share its replies.",
+        ),
+    ],
+) -> None:
+    """Chat over JSON text frames; see the protocol in ``chat.protocol`` and the README."""
+    state = websocket.app.state
+    if not origin_allowed(websocket.headers, state.settings.cors_origins):
+        await send_error(
+            websocket.scope,
+            websocket.send,
+            403,
+            "origin_not_allowed",
+            "This origin may not open chat connections; add it to APP_CORS_ORIGINS.",
+        )
+        return
+    if state.lifecycle.draining:
+        await send_error(
+            websocket.scope, websocket.send, 503, "shutting_down", "The service is restarting."
+        )
+        return
+    identity: Identity | None = (websocket.scope.get("state") or {}).get("identity")
+    # A browser authenticates with the subprotocol pair ["bearer", "<token>"];
+    # it drops the connection unless the server selects one of the offered names.
+    offered = websocket.scope.get("subprotocols") or []
+    await websocket.accept(
+        subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
+    )
+    rooms: ChatRooms = state.chat_rooms
+    deps = ChatDependencies(
+        settings=state.settings,
+        llm=state.llm,
+        rooms=rooms,
+        rate_limiter=state.rate_limiter,
+        lifecycle=state.lifecycle,
+    )
+    await ChatSession(websocket, conversation_id, identity, deps).run()

@@ -1,0 +1,331 @@
+"""One client's conversation: read frames, stream replies, keep the heartbeat.
+
+Decisions a client can rely on:
+
+- One reply at a time per connection. A ``message`` that arrives while this
+  connection's reply is still streaming is refused with an ``error`` frame,
+  code ``busy``; nothing is queued. Send ``cancel`` first, or wait for ``end``.
+  (Other clients in the same conversation may ask at the same time; their
+  replies interleave, told apart by ``reply_id``.)
+- ``cancel`` and a disconnect stop the model at once: the generation task is
+  cancelled, which closes the model's stream; the room gets ``end`` with
+  ``finish_reason: cancelled``.
+- Bad frames get an ``error`` frame and the connection stays usable; more than
+  ``ws_abuse_threshold`` bad or rate-limited frames in a minute close it (1008).
+- Every ``message`` counts against the caller's rate limit.
+- Heartbeat: a ``ping`` every interval; no frame at all from the client within
+  the peer timeout after it closes the connection (1011). No ``message`` or
+  ``cancel`` for the idle timeout, while no reply streams, closes it (1000).
+- Shutdown: the current token is sent, the reply ends as cancelled, and the
+  connection closes with 1012 (service restart) so clients reconnect elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import structlog
+from starlette.types import Message
+from starlette.websockets import WebSocket
+
+from ..errors import error_payload
+from ..identity import Identity
+from ..lifecycle import Lifecycle
+from ..llm.port import LLM, CompletionRequest, FinishReason, LLMError, TokenDelta
+from ..ratelimit.keys import rate_limit_key
+from ..ratelimit.port import RateLimitBackendError, RateLimiter
+from ..settings import Settings
+from .connection import (
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_NORMAL,
+    CLOSE_POLICY_VIOLATION,
+    CLOSE_SERVICE_RESTART,
+    ChatConnection,
+)
+from .protocol import (
+    BadFrameError,
+    CancelReply,
+    ClientFrame,
+    ClientPing,
+    ErrorCode,
+    ErrorFrame,
+    ReplyEnd,
+    ReplyStart,
+    ReplyToken,
+    ServerPing,
+    ServerPong,
+    UserMessage,
+    encode,
+    parse_client_frame,
+)
+from .rooms import ChatRooms
+
+logger = structlog.get_logger(__name__)
+
+ABUSE_WINDOW_SECONDS = 60.0
+FLUSH_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDependencies:
+    """What a session needs from the application, gathered once per connection."""
+
+    settings: Settings
+    llm: LLM
+    rooms: ChatRooms
+    rate_limiter: RateLimiter
+    lifecycle: Lifecycle
+
+
+class ChatSession:
+    """Serve one accepted socket until it closes."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        conversation_id: str,
+        identity: Identity | None,
+        deps: ChatDependencies,
+    ) -> None:
+        self.websocket = websocket
+        self.conversation_id = conversation_id
+        self.identity = identity
+        self.deps = deps
+        self.settings = deps.settings
+        self.connection = ChatConnection(websocket, deps.settings.ws_queue_size)
+        client = websocket.scope.get("client")
+        self.rate_key = rate_limit_key(identity, client[0] if client else None)
+        self.reply: asyncio.Task[None] | None = None
+        self._strikes: deque[float] = deque(maxlen=deps.settings.ws_abuse_threshold + 1)
+        now = time.monotonic()
+        self.last_seen = now
+        self.last_activity = now
+
+    # --- lifecycle ----------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read until the client leaves or something asks to close, then clean up."""
+        rooms = self.deps.rooms
+        rooms.join(self.conversation_id, self.connection)
+        helpers = [
+            asyncio.create_task(self.connection.run_sender()),
+            asyncio.create_task(self._heartbeat()),
+            asyncio.create_task(self._idle_watch()),
+            asyncio.create_task(self._shutdown_watch()),
+        ]
+        try:
+            await self._read_loop()
+        finally:
+            # Cancel first, while still in the room, so this client gets the ``end`` too.
+            await self._cancel_reply()
+            rooms.leave(self.conversation_id, self.connection)
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            request = self.connection.close_request
+            if request is not None:
+                if request.flush:
+                    try:
+                        async with asyncio.timeout(FLUSH_TIMEOUT_SECONDS):
+                            await self.connection.flush()
+                    except TimeoutError:
+                        self.connection.peer_gone = True
+                await self.connection.close(request.code, request.reason)
+            logger.info(
+                "chat_closed",
+                conversation_id=self.conversation_id,
+                code=request.code if request else None,
+                reason=request.reason if request else "client left",
+            )
+
+    async def _read_loop(self) -> None:
+        closing = asyncio.create_task(self.connection.closing.wait())
+        try:
+            while not self.connection.closing.is_set():
+                receive = asyncio.create_task(self.websocket.receive())
+                await asyncio.wait({receive, closing}, return_when=asyncio.FIRST_COMPLETED)
+                if not receive.done():
+                    receive.cancel()
+                    return
+                message = receive.result()
+                if message["type"] == "websocket.disconnect":
+                    self.connection.peer_gone = True
+                    return
+                await self._on_frame(message)
+        finally:
+            closing.cancel()
+
+    # --- incoming frames ----------------------------------------------------
+
+    async def _on_frame(self, message: Message) -> None:
+        self.last_seen = time.monotonic()
+        text = message.get("text")
+        if text is None:
+            await self._bad_frame(
+                BadFrameError("binary_not_supported", "Send JSON as text frames, not binary.")
+            )
+            return
+        try:
+            frame = parse_client_frame(text, self.settings.ws_max_frame_bytes)
+        except BadFrameError as exc:
+            await self._bad_frame(exc)
+            return
+        await self._dispatch(frame)
+
+    async def _dispatch(self, frame: ClientFrame) -> None:
+        if isinstance(frame, ClientPing):
+            self.connection.offer(encode(ServerPong()))
+        elif isinstance(frame, CancelReply):
+            self.last_activity = time.monotonic()
+            if self.reply is None or self.reply.done():
+                self._send_error("nothing_to_cancel", "No reply is streaming.")
+            else:
+                await self._cancel_reply()
+        elif isinstance(frame, UserMessage):
+            self.last_activity = time.monotonic()
+            await self._on_user_message(frame)
+        # ClientPong only proves liveness, which receiving it already recorded.
+
+    async def _on_user_message(self, frame: UserMessage) -> None:
+        if self.reply is not None and not self.reply.done():
+            self._send_error("busy", "A reply is still streaming; cancel it or wait for its end.")
+            return
+        if not await self._within_rate_limit():
+            return
+        request = CompletionRequest(prompt=frame.content, max_tokens=frame.max_tokens)
+        self.reply = asyncio.create_task(self._stream_reply(request))
+
+    async def _within_rate_limit(self) -> bool:
+        tier = self.identity.tier if self.identity else "anonymous"
+        try:
+            decision = await self.deps.rate_limiter.hit(self.rate_key, tier)
+        except RateLimitBackendError:
+            # Fail open: a chat must not die because the shared counter is away.
+            logger.warning("chat_rate_limit_unavailable", key=self.rate_key)
+            return True
+        if decision.allowed:
+            return True
+        self._send_error(
+            "rate_limit_exceeded",
+            f"Too many messages; retry in {decision.retry_after} seconds.",
+        )
+        self._strike()
+        return False
+
+    async def _bad_frame(self, exc: BadFrameError) -> None:
+        self._send_error(exc.code, exc.message)
+        self._strike()
+
+    def _strike(self) -> None:
+        """Record a bad frame; too many in the window is abuse."""
+        now = time.monotonic()
+        self._strikes.append(now)
+        while self._strikes and now - self._strikes[0] > ABUSE_WINDOW_SECONDS:
+            self._strikes.popleft()
+        if len(self._strikes) > self.settings.ws_abuse_threshold:
+            logger.warning("chat_abuse", key=self.rate_key, strikes=len(self._strikes))
+            self.connection.request_close(
+                CLOSE_POLICY_VIOLATION, "too many invalid messages", flush=True
+            )
+
+    def _send_error(self, code: ErrorCode, message: str) -> None:
+        payload = error_payload(self.websocket.scope, 400, code, message)
+        frame = ErrorFrame(code=code, message=message, request_id=payload.get("request_id"))
+        self.connection.offer(encode(frame))
+
+    # --- replies ------------------------------------------------------------
+
+    async def _stream_reply(self, request: CompletionRequest) -> None:
+        """Stream one reply to the room; cancellation closes the model's stream."""
+        rooms = self.deps.rooms
+        reply_id = uuid.uuid4().hex
+        started = time.perf_counter()
+        sent = 0
+        reason: FinishReason = "stop"
+        await rooms.publish(
+            self.conversation_id,
+            ReplyStart(reply_id=reply_id, conversation_id=self.conversation_id),
+        )
+        stream = self.deps.llm.stream(request)
+        try:
+            async for delta in stream:
+                await rooms.publish(
+                    self.conversation_id,
+                    ReplyToken(reply_id=reply_id, content=delta.text, index=sent),
+                )
+                sent += 1
+                if delta.finish_reason is not None:
+                    reason = delta.finish_reason
+        except asyncio.CancelledError:
+            reason = "cancelled"
+            raise
+        except LLMError as exc:
+            reason = "error"
+            logger.warning("chat_llm_error", error=type(exc).__name__, detail=str(exc))
+            self._send_error(_LLM_CODES.get(exc.code, "upstream_error"), exc.public_message)
+        finally:
+            # Cancelled while publishing (not inside the model's own await), the
+            # stream is merely suspended: close it so the model stops now.
+            await _close_stream(stream)
+            end = ReplyEnd(
+                reply_id=reply_id,
+                finish_reason=reason,
+                tokens=sent,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+            await rooms.publish(self.conversation_id, end)
+
+    async def _cancel_reply(self) -> None:
+        """Cancel the running reply and wait until the model's stream is closed."""
+        task = self.reply
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+
+    # --- timers -------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        interval = self.settings.ws_heartbeat_interval_seconds
+        timeout = self.settings.ws_peer_timeout_seconds
+        while True:
+            await asyncio.sleep(interval)
+            pinged = time.monotonic()
+            self.connection.offer(encode(ServerPing()))
+            await asyncio.sleep(timeout)
+            if self.last_seen < pinged:
+                self.connection.request_close(
+                    CLOSE_INTERNAL_ERROR, "heartbeat timeout", flush=False
+                )
+                return
+
+    async def _idle_watch(self) -> None:
+        idle = self.settings.ws_idle_timeout_seconds
+        while True:
+            replying = self.reply is not None and not self.reply.done()
+            remaining = self.last_activity + idle - time.monotonic()
+            if remaining <= 0 and not replying:
+                self.connection.request_close(CLOSE_NORMAL, "idle timeout", flush=True)
+                return
+            await asyncio.sleep(max(remaining, min(idle, 1.0)))
+
+    async def _shutdown_watch(self) -> None:
+        await self.deps.lifecycle.shutting_down.wait()
+        self.connection.request_close(CLOSE_SERVICE_RESTART, "service restarting", flush=True)
+
+
+async def _close_stream(stream: AsyncIterator[TokenDelta]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+_LLM_CODES: dict[str, ErrorCode] = {
+    "upstream_error": "upstream_error",
+    "upstream_unavailable": "upstream_unavailable",
+    "upstream_timeout": "upstream_timeout",
+}
