@@ -1,0 +1,48 @@
+"""Show in OpenAPI what the authentication middleware enforces.
+
+Authentication is middleware (so rate limits, WebSockets and GraphQL see the
+same caller), which OpenAPI cannot see. Declaring a security dependency on
+every route would cost a dependency call per request on the hot path; instead
+the schema is annotated once, when it is first built, so the docs page's
+Authorize button sends credentials to every protected operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.security.base import SecurityBase
+
+
+def document_authentication(
+    app: FastAPI,
+    schemes: Sequence[SecurityBase],
+    public_paths: Collection[str],
+    prefix: str = "/api/v1",
+) -> None:
+    """Mark every operation under ``prefix`` (but ``public_paths``) as needing a scheme."""
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = app.openapi_schema
+        if schema is None:
+            schema = build_schema()
+            declared = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            for scheme in schemes:
+                declared.setdefault(
+                    scheme.scheme_name,
+                    scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True),
+                )
+            # Any one scheme will do, as in the middleware.
+            requirement: list[dict[str, list[str]]] = [
+                {scheme.scheme_name: []} for scheme in schemes
+            ]
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith(prefix) and path not in public_paths:
+                    for operation in operations.values():
+                        operation["security"] = requirement
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
