@@ -79,4 +79,5 @@ async def chat(
         rate_limiter=state.rate_limiter,
         lifecycle=state.lifecycle,
     )
-    await ChatSession(websocket, conversation_id, identity, deps).run()
+    with state.lifecycle.goodbye():
+        await ChatSession(websocket, conversation_id, identity, deps).run()
