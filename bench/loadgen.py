@@ -13,6 +13,7 @@ import asyncio
 import json
 import sys
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -139,7 +140,10 @@ async def _ws_worker(args: argparse.Namespace, deadline: float, stats: Counter[s
     from websockets.asyncio.client import connect
 
     headers = [tuple(h.split(": ", 1)) for h in args.header]
-    uri = f"ws://{args.host}:{args.port}{args.path}"
+    # One conversation per connection: in a shared one every reply fans out to
+    # all clients, and a client waiting for its own "end" lets the others'
+    # frames pile up until the chat closes it as too slow (1013).
+    uri = f"ws://{args.host}:{args.port}{args.path}-{uuid.uuid4().hex[:12]}"
     message = json.dumps({"type": "message", "content": args.content})
     async with connect(uri, additional_headers=headers, compression=None, max_size=None) as ws:
         while time.perf_counter() < deadline:
