@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 from .settings import Tier
 
@@ -48,7 +48,7 @@ class ApiKeyRegistry:
             if chosen not in TIERS:
                 raise ValueError(f"API key tier must be one of {', '.join(TIERS)}, not {chosen!r}")
             full = hashlib.sha256(key.encode()).digest()
-            self._keys[full.hex()] = (full, chosen)  # type: ignore[assignment]
+            self._keys[full.hex()] = (full, cast(Tier, chosen))
 
     def __bool__(self) -> bool:
         return bool(self._keys)

@@ -1,1 +1,4 @@
-"""HTTP routes: probes at the root, the versioned API under ``/api/v1``."""
+"""HTTP routes: probes at the root, the versioned API under ``API_PREFIX``."""
+
+# The versioned API's mount point; middleware scopes itself to it as well.
+API_PREFIX = "/api/v1"

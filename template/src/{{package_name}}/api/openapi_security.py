@@ -15,12 +15,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.security.base import SecurityBase
 
+from . import API_PREFIX
+
 
 def document_authentication(
     app: FastAPI,
     schemes: Sequence[SecurityBase],
     public_paths: Collection[str],
-    prefix: str = "/api/v1",
+    prefix: str = API_PREFIX,
 ) -> None:
     """Mark every operation under ``prefix`` (but ``public_paths``) as needing a scheme."""
     build_schema = app.openapi

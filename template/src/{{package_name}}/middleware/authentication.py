@@ -14,10 +14,9 @@ from typing import Protocol
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..api import API_PREFIX
 from ..errors import send_error
 from ..identity import ApiKeyRegistry, Identity
-
-API_PREFIX = "/api/v1"
 
 
 class AuthenticationError(Exception):

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..api import API_PREFIX
 from ..errors import send_error
 from ..identity import Identity
 from ..ratelimit.client_address import ClientAddress
 from ..ratelimit.keys import rate_limit_key
 from ..ratelimit.port import RateLimitBackendError, RateLimitDecision, RateLimiter
 
-API_PREFIX = "/api/v1"
 # Response messages that carry headers: an HTTP response, an accepted
 # WebSocket, or a WebSocket refused by something further in.
 _HEADER_MESSAGES = frozenset(
