@@ -136,7 +136,8 @@ class Project:
 
 
 def render(name: str, toggles: dict[str, bool], template: Path) -> Project:
-    dest = RENDERS / name
+    # One folder per checkout, so benchmarks of two branches can run side by side.
+    dest = RENDERS / f"{template.name}-{name}"
     data = [arg for k, v in toggles.items() for arg in ("--data", f"{k}={str(v).lower()}")]
     log(f"render {name}: {' '.join(data) or 'defaults'}")
     subprocess.run([str(template / "scripts" / "render.sh"), str(dest), *data], check=True)
