@@ -1,15 +1,114 @@
 """Structured logging: JSON lines in production, readable lines in development.
 
-The request id is bound in a context variable by the request-id middleware, so
-every log line written while serving a request carries it without plumbing.
+The request id is bound in a context variable by the request-context
+middleware, so every log line written while serving a request carries it
+without plumbing.
+
+The service's own lines (one access line per request, above all) are rendered
+by structlog and leave through ``LINE_BUFFER``: info and debug lines wait at
+most ``FLUSH_SECONDS`` (or until 64 KiB are pending) and go out in one write,
+like nginx's ``access_log ... buffer= flush=``; warnings and errors are written
+at once, after whatever was pending, so nothing is reordered. A write per line
+cost about 14 us per request on one core, a tenth of the whole middleware
+stack (measured with ``bench/run.py``). What is pending is written at exit and
+before any standard-library log record; a killed process loses at most
+``FLUSH_SECONDS`` of info lines.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import sys
+import threading
+from collections.abc import Callable
+from typing import BinaryIO
 
+import orjson
 import structlog
+
+FLUSH_SECONDS = 0.1
+FLUSH_BYTES = 64 * 1024
+
+
+def _stderr() -> BinaryIO:
+    # Looked up at every write, so a replaced sys.stderr (tests) is honoured.
+    return sys.stderr.buffer
+
+
+class LineBuffer:
+    """Collect rendered lines and write them in batches; see the module docstring."""
+
+    def __init__(self, stream: Callable[[], BinaryIO] = _stderr) -> None:
+        self._stream = stream
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._lock = threading.Lock()
+        self._flush_scheduled_on: asyncio.AbstractEventLoop | None = None
+
+    def write(self, line: bytes, urgent: bool = False) -> None:
+        with self._lock:
+            self._pending.append(line)
+            self._pending_bytes += len(line)
+            if urgent or self._pending_bytes >= FLUSH_BYTES:
+                self._flush_locked()
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop (CLI, startup): nothing would flush later
+                self._flush_locked()
+                return
+            if self._flush_scheduled_on is not loop:
+                self._flush_scheduled_on = loop
+                loop.call_later(FLUSH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        self._flush_scheduled_on = None
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        stream = self._stream()
+        stream.write(data)
+        stream.flush()
+
+
+LINE_BUFFER = LineBuffer()
+atexit.register(LINE_BUFFER.flush)
+
+
+class _BufferedLogger:
+    """structlog's output end: knows its name (for ``add_logger_name``), writes to LINE_BUFFER."""
+
+    def __init__(self, name: str = "root", *args: object) -> None:
+        self.name = name
+
+    def _later(self, message: str | bytes) -> None:
+        LINE_BUFFER.write(_line(message))
+
+    def _now(self, message: str | bytes) -> None:
+        LINE_BUFFER.write(_line(message), urgent=True)
+
+    debug = info = msg = log = _later
+    warning = warn = error = err = exception = critical = fatal = failure = _now
+
+
+def _line(message: str | bytes) -> bytes:
+    return (message if isinstance(message, bytes) else message.encode()) + b"\n"
+
+
+class _OrderedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes the standard library's records after the service's pending lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        LINE_BUFFER.flush()
+        super().emit(record)
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
@@ -28,12 +127,16 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
     exc_info: structlog.types.Processor = (
         structlog.processors.format_exc_info if json_logs else _keep
     )
-    # The service's own events (one access line per request) render and write
-    # directly: routed through the standard library's handlers and formatter,
-    # the same line cost about three times as much CPU (measured, bench/).
+    # The service's own events render and write directly, as structlog's
+    # performance notes advise: routed through the standard library's handlers
+    # and formatter the same line cost about three times as much CPU, and
+    # orjson renders it several times faster than the json module (measured).
+    direct_renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer(serializer=orjson.dumps) if json_logs else renderer
+    )
     structlog.configure(
-        processors=[*shared, exc_info, renderer],
-        logger_factory=_NamedWriteLogger,
+        processors=[*shared, exc_info, direct_renderer],
+        logger_factory=_BufferedLogger,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         cache_logger_on_first_use=True,
     )
@@ -45,7 +148,7 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _OrderedStreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -55,14 +158,6 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-
-
-class _NamedWriteLogger(structlog.WriteLogger):
-    """A plain line writer to stderr that knows its name, for ``add_logger_name``."""
-
-    def __init__(self, name: str = "root", *args: object) -> None:
-        super().__init__(sys.stderr)
-        self.name = name
 
 
 def _keep(

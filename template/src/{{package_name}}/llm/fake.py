@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+import itertools
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .port import Completion, CompletionRequest, FinishReason, LLMError, TokenDelta
@@ -64,12 +65,23 @@ class FakeLLM:
 
     def tokens_for(self, request: CompletionRequest) -> list[str]:
         """The tokens this prompt produces, at most ``max_tokens`` of them."""
-        if self.script.tokens is not None:
-            return list(self.script.tokens[: request.max_tokens])
+        count, tokens = self._plan(request)
+        return list(itertools.islice(tokens, count))
+
+    def _plan(self, request: CompletionRequest) -> tuple[int, Iterator[str]]:
+        """How many tokens the answer has, and a lazy iterator over them.
+
+        Lazy because an open stream should hold what a real model's stream
+        holds (its position), not a list of every token to come: with a long
+        script and a large ``max_tokens`` that list was 32 KiB per stream.
+        """
+        script_tokens = self.script.tokens
+        if script_tokens is not None:
+            return min(len(script_tokens), request.max_tokens), iter(script_tokens)
         seed = int.from_bytes(hashlib.sha256(request.prompt.encode()).digest()[:4], "big")
-        count = min(request.max_tokens, 16 + seed % 32)
         start = seed % len(_VOCABULARY)
-        return [_VOCABULARY[(start + i) % len(_VOCABULARY)] + " " for i in range(count)]
+        words = (_VOCABULARY[(start + i) % len(_VOCABULARY)] + " " for i in itertools.count())
+        return min(request.max_tokens, 16 + seed % 32), words
 
     def _finish_reason(self, request: CompletionRequest, produced: int) -> FinishReason:
         return "length" if produced >= request.max_tokens else "stop"
@@ -86,21 +98,21 @@ class FakeLLM:
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[TokenDelta]:
         script = self.script
-        tokens = self.tokens_for(request)
+        total, tokens = self._plan(request)
         self.counters.streams_started += 1
         self.counters.active_streams += 1
         finished = False
         try:
             if script.fail_before_first:
                 raise script.error
-            for index, token in enumerate(tokens):
+            for index, token in enumerate(itertools.islice(tokens, total)):
                 if script.fail_after is not None and index >= script.fail_after:
                     raise script.error
                 if self.delay:
                     await asyncio.sleep(self.delay)
                 self.counters.tokens_produced += 1
-                last = index == len(tokens) - 1
-                reason = self._finish_reason(request, len(tokens)) if last else None
+                last = index == total - 1
+                reason = self._finish_reason(request, total) if last else None
                 yield TokenDelta(token, reason)
             finished = True
         finally:
