@@ -87,7 +87,10 @@ class RateLimitMiddleware:
                 headers=headers,
             )
             return
-        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        raw = [
+            (b"x-ratelimit-limit", headers["X-RateLimit-Limit"].encode()),
+            (b"x-ratelimit-remaining", headers["X-RateLimit-Remaining"].encode()),
+        ]
 
         async def send_with_quota(message: Message) -> None:
             if message["type"] in _HEADER_MESSAGES:

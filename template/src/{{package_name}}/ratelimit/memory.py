@@ -83,15 +83,17 @@ class MemoryRateLimiter:
         index = math.floor(now / quota.window)
         elapsed = now - index * quota.window
         counter_key = f"{tier}:{key}"
-        counter = self._counters.pop(counter_key, None)
-        previous, current = _roll(counter, index)
-        outcome = decide(previous, current, elapsed, quota.window, quota.limit)
-        self._counters[counter_key] = _Counter(
-            index=index,
-            previous=previous,
-            current=outcome.current,
-            expires_at=(index + 2) * quota.window,
-        )
+        counters = self._counters
+        counter = counters.get(counter_key)
+        if counter is None:
+            counter = counters[counter_key] = _Counter(index, 0, 0, 0.0)
+        else:
+            counters.move_to_end(counter_key)  # now the most recently seen caller
+            counter.previous, counter.current = _roll(counter, index)
+            counter.index = index
+        outcome = decide(counter.previous, counter.current, elapsed, quota.window, quota.limit)
+        counter.current = outcome.current
+        counter.expires_at = (index + 2) * quota.window
         self._evict(now)
         return RateLimitDecision(
             allowed=outcome.allowed,
@@ -116,10 +118,8 @@ class MemoryRateLimiter:
         self._counters.clear()
 
 
-def _roll(counter: _Counter | None, index: int) -> tuple[int, int]:
+def _roll(counter: _Counter, index: int) -> tuple[int, int]:
     """The (previous, current) counts as seen from window ``index``."""
-    if counter is None:
-        return 0, 0
     if counter.index == index:
         return counter.previous, counter.current
     if counter.index == index - 1:
