@@ -1,8 +1,7 @@
 """Structured logging: JSON lines in production, readable lines in development.
 
-The request id is bound in a context variable by the request-context
-middleware, so every log line written while serving a request carries it
-without plumbing.
+The request-context middleware sets ``REQUEST_ID`` for each request, so every
+log line written while serving it carries the id without plumbing.
 
 The service's own lines (one access line per request, above all) are rendered
 by structlog and leave through ``LINE_BUFFER``: info and debug lines wait at
@@ -23,6 +22,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import BinaryIO
 
 import orjson
@@ -30,6 +30,23 @@ import structlog
 
 FLUSH_SECONDS = 0.1
 FLUSH_BYTES = 64 * 1024
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+"""The id of the request being served, set by the request-context middleware.
+
+A plain context variable read by one processor: cheaper per request than
+structlog's ``bind_contextvars``, which ``merge_contextvars`` still serves for
+anything else bound per request or task.
+"""
+
+
+def _add_request_id(
+    logger: object, method_name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
 
 
 def _stderr() -> BinaryIO:
@@ -115,6 +132,7 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
     """Give structlog and the standard library (uvicorn included) one format and one stream."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        _add_request_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

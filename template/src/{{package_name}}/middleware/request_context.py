@@ -18,6 +18,8 @@ import time
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..logging_config import REQUEST_ID
+
 HEADER = b"x-request-id"
 # Accept a caller's id only if it is short and plain, so it is safe in logs.
 _WELL_FORMED = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -82,9 +84,7 @@ class RequestContextMiddleware:
                 status = 403
             await send(message)
 
-        # bind + reset rather than bound_contextvars(): that one first copies
-        # the whole context to save values this fresh request task cannot have.
-        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        token = REQUEST_ID.set(request_id)
         try:
             await self.app(scope, receive, send_with_id)
         finally:
@@ -97,7 +97,7 @@ class RequestContextMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 client=client[0] if client else None,
             )
-            structlog.contextvars.reset_contextvars(**tokens)
+            REQUEST_ID.reset(token)
 
 
 def _incoming_id(scope: Scope) -> str | None:
