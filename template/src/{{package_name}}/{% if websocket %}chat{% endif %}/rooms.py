@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .connection import ChatConnection
-from .protocol import ServerFrame, encode
 
 Deliver = Callable[[str, str], None]
 """``deliver(conversation_id, frame_text)``: hand a frame to local connections."""
@@ -81,8 +80,7 @@ class ChatRooms:
         for connection in tuple(self._rooms.get(conversation_id, ())):
             connection.offer(text)
 
-    async def publish(self, conversation_id: str, frame: ServerFrame) -> None:
-        """Send a frame to everyone in the conversation, here and elsewhere."""
-        text = encode(frame)
+    async def publish(self, conversation_id: str, text: str) -> None:
+        """Send an encoded frame to everyone in the conversation, here and elsewhere."""
         self.deliver(conversation_id, text)
         await self.fanout.publish(conversation_id, text)

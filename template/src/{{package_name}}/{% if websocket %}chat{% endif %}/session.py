@@ -48,17 +48,15 @@ from .connection import (
     ChatConnection,
 )
 from .protocol import (
+    PING,
+    PONG,
     BadFrameError,
     CancelReply,
     ClientFrame,
     ClientPing,
     ErrorCode,
     ErrorFrame,
-    ReplyEnd,
-    ReplyStart,
-    ReplyToken,
-    ServerPing,
-    ServerPong,
+    ReplyFrames,
     UserMessage,
     encode,
     parse_client_frame,
@@ -179,7 +177,7 @@ class ChatSession:
 
     async def _dispatch(self, frame: ClientFrame) -> None:
         if isinstance(frame, ClientPing):
-            self.connection.offer(encode(ServerPong()))
+            self.connection.offer(PONG)
         elif isinstance(frame, CancelReply):
             self.last_activity = time.monotonic()
             if self.reply is None or self.reply.done():
@@ -247,17 +245,12 @@ class ChatSession:
         started = time.perf_counter()
         sent = 0
         reason: FinishReason = "stop"
-        await rooms.publish(
-            self.conversation_id,
-            ReplyStart(reply_id=reply_id, conversation_id=self.conversation_id),
-        )
+        frames = ReplyFrames(reply_id, self.conversation_id)
+        await rooms.publish(self.conversation_id, frames.start())
         stream = self.deps.llm.stream(request)
         try:
             async for delta in stream:
-                await rooms.publish(
-                    self.conversation_id,
-                    ReplyToken(reply_id=reply_id, content=delta.text, index=sent),
-                )
+                await rooms.publish(self.conversation_id, frames.token(delta.text, sent))
                 sent += 1
                 if delta.finish_reason is not None:
                     reason = delta.finish_reason
@@ -272,13 +265,8 @@ class ChatSession:
             # Cancelled while publishing (not inside the model's own await), the
             # stream is merely suspended: close it so the model stops now.
             await _close_stream(stream)
-            end = ReplyEnd(
-                reply_id=reply_id,
-                finish_reason=reason,
-                tokens=sent,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
-            await rooms.publish(self.conversation_id, end)
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            await rooms.publish(self.conversation_id, frames.end(reason, sent, duration_ms))
 
     async def _cancel_reply(self) -> None:
         """Cancel the running reply and wait until the model's stream is closed."""
@@ -295,7 +283,7 @@ class ChatSession:
         while True:
             await asyncio.sleep(interval)
             pinged = time.monotonic()
-            self.connection.offer(encode(ServerPing()))
+            self.connection.offer(PING)
             await asyncio.sleep(timeout)
             if self.last_seen < pinged:
                 self.connection.request_close(
