@@ -19,8 +19,12 @@ Deliver = Callable[[str, str], None]
 class Fanout(Protocol):
     """Carries room frames between processes."""
 
-    async def publish(self, conversation_id: str, text: str) -> None:
-        """Send a frame to the other processes' connections in this conversation."""
+    def publish(self, conversation_id: str, text: str) -> None:
+        """Send a frame to the other processes' connections in this conversation.
+
+        Never waits (on the network or anything else): a reply publishes every
+        token, and must neither slow down nor be cancelled inside a publish.
+        """
         ...
 
     async def run(self, deliver: Deliver) -> None:
@@ -40,7 +44,7 @@ class Fanout(Protocol):
 class LocalFanout:
     """A single process: local delivery is all there is."""
 
-    async def publish(self, conversation_id: str, text: str) -> None:
+    def publish(self, conversation_id: str, text: str) -> None:
         return None
 
     async def run(self, deliver: Deliver) -> None:
@@ -80,7 +84,7 @@ class ChatRooms:
         for connection in tuple(self._rooms.get(conversation_id, ())):
             connection.offer(text)
 
-    async def publish(self, conversation_id: str, text: str) -> None:
+    def publish(self, conversation_id: str, text: str) -> None:
         """Send an encoded frame to everyone in the conversation, here and elsewhere."""
         self.deliver(conversation_id, text)
-        await self.fanout.publish(conversation_id, text)
+        self.fanout.publish(conversation_id, text)

@@ -270,11 +270,11 @@ class ChatSession:
         sent = 0
         reason: FinishReason = "stop"
         frames = ReplyFrames(reply_id, self.conversation_id)
-        await rooms.publish(self.conversation_id, frames.start())
+        rooms.publish(self.conversation_id, frames.start())
         stream = self.deps.llm.stream(request)
         try:
             async for delta in stream:
-                await rooms.publish(self.conversation_id, frames.token(delta.text, sent))
+                rooms.publish(self.conversation_id, frames.token(delta.text, sent))
                 sent += 1
                 if delta.finish_reason is not None:
                     reason = delta.finish_reason
@@ -286,11 +286,12 @@ class ChatSession:
             logger.warning("chat_llm_error", error=type(exc).__name__, detail=str(exc))
             self._send_error(_LLM_CODES.get(exc.code, "upstream_error"), exc.public_message)
         finally:
-            # Cancelled while publishing (not inside the model's own await), the
-            # stream is merely suspended: close it so the model stops now.
+            # However the loop ended, close the stream so the model stops now: an
+            # iterator that is not a generator is not closed by the exception
+            # passing through it, nor by an error raised in this loop.
             await _close_stream(stream)
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            await rooms.publish(self.conversation_id, frames.end(reason, sent, duration_ms))
+            rooms.publish(self.conversation_id, frames.end(reason, sent, duration_ms))
 
     async def _cancel_reply(self) -> None:
         """Cancel the running reply and wait until the model's stream is closed."""
