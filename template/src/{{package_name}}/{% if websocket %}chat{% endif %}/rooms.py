@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .connection import ChatConnection
-from .protocol import ServerFrame, encode
 
 Deliver = Callable[[str, str], None]
 """``deliver(conversation_id, frame_text)``: hand a frame to local connections."""
@@ -20,8 +19,12 @@ Deliver = Callable[[str, str], None]
 class Fanout(Protocol):
     """Carries room frames between processes."""
 
-    async def publish(self, conversation_id: str, text: str) -> None:
-        """Send a frame to the other processes' connections in this conversation."""
+    def publish(self, conversation_id: str, text: str) -> None:
+        """Send a frame to the other processes' connections in this conversation.
+
+        Never waits (on the network or anything else): a reply publishes every
+        token, and must neither slow down nor be cancelled inside a publish.
+        """
         ...
 
     async def run(self, deliver: Deliver) -> None:
@@ -41,7 +44,7 @@ class Fanout(Protocol):
 class LocalFanout:
     """A single process: local delivery is all there is."""
 
-    async def publish(self, conversation_id: str, text: str) -> None:
+    def publish(self, conversation_id: str, text: str) -> None:
         return None
 
     async def run(self, deliver: Deliver) -> None:
@@ -81,8 +84,7 @@ class ChatRooms:
         for connection in tuple(self._rooms.get(conversation_id, ())):
             connection.offer(text)
 
-    async def publish(self, conversation_id: str, frame: ServerFrame) -> None:
-        """Send a frame to everyone in the conversation, here and elsewhere."""
-        text = encode(frame)
+    def publish(self, conversation_id: str, text: str) -> None:
+        """Send an encoded frame to everyone in the conversation, here and elsewhere."""
         self.deliver(conversation_id, text)
-        await self.fanout.publish(conversation_id, text)
+        self.fanout.publish(conversation_id, text)

@@ -23,8 +23,8 @@ Decisions a client can rely on:
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
-import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -48,17 +48,15 @@ from .connection import (
     ChatConnection,
 )
 from .protocol import (
+    PING,
+    PONG,
     BadFrameError,
     CancelReply,
     ClientFrame,
     ClientPing,
     ErrorCode,
     ErrorFrame,
-    ReplyEnd,
-    ReplyStart,
-    ReplyToken,
-    ServerPing,
-    ServerPong,
+    ReplyFrames,
     UserMessage,
     encode,
     parse_client_frame,
@@ -105,6 +103,7 @@ class ChatSession:
         now = time.monotonic()
         self.last_seen = now
         self.last_activity = now
+        self._receiving = False
 
     # --- lifecycle ----------------------------------------------------------
 
@@ -112,6 +111,7 @@ class ChatSession:
         """Read until the client leaves or something asks to close, then clean up."""
         rooms = self.deps.rooms
         rooms.join(self.conversation_id, self.connection)
+        reader = asyncio.create_task(self._read_loop())
         helpers = [
             asyncio.create_task(self.connection.run_sender()),
             asyncio.create_task(self._heartbeat()),
@@ -119,8 +119,11 @@ class ChatSession:
             asyncio.create_task(self._shutdown_watch()),
         ]
         try:
-            await self._read_loop()
+            await self._read_until_closing(reader)
         finally:
+            if not reader.done():
+                reader.cancel()
+                await asyncio.wait({reader})
             # Cancel first, while still in the room, so this client gets the ``end`` too.
             await self._cancel_reply()
             rooms.leave(self.conversation_id, self.connection)
@@ -143,22 +146,41 @@ class ChatSession:
                 reason=request.reason if request else "client left",
             )
 
-    async def _read_loop(self) -> None:
+    async def _read_until_closing(self, reader: asyncio.Task[None]) -> None:
+        """Wait until the reader ends (client left) or a close is requested, which ends it."""
         closing = asyncio.create_task(self.connection.closing.wait())
         try:
-            while not self.connection.closing.is_set():
-                receive = asyncio.create_task(self.websocket.receive())
-                await asyncio.wait({receive, closing}, return_when=asyncio.FIRST_COMPLETED)
-                if not receive.done():
-                    receive.cancel()
-                    return
-                message = receive.result()
-                if message["type"] == "websocket.disconnect":
-                    self.connection.peer_gone = True
-                    return
-                await self._on_frame(message)
+            await asyncio.wait({reader, closing}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             closing.cancel()
+        # Stop waiting for the client's next frame; a frame being handled is
+        # finished first, after which the reader sees the request and returns.
+        if self._receiving:
+            reader.cancel()
+        await asyncio.wait({reader})
+        if not reader.cancelled():
+            reader.result()  # what the reader raised, if anything
+
+    async def _read_loop(self) -> None:
+        """Handle the client's frames in order until it leaves or a close is requested.
+
+        One task reads for the whole connection and is cancelled only while it
+        waits for a frame (``_receiving``). Racing a close request per frame
+        instead (a receive task and ``asyncio.wait`` for every frame) cost
+        about 12 us of server CPU per chat message.
+        """
+        receive = self.websocket.receive
+        closing = self.connection.closing
+        while not closing.is_set():
+            self._receiving = True
+            try:
+                message = await receive()
+            finally:
+                self._receiving = False
+            if message["type"] == "websocket.disconnect":
+                self.connection.peer_gone = True
+                return
+            await self._on_frame(message)
 
     # --- incoming frames ----------------------------------------------------
 
@@ -179,7 +201,7 @@ class ChatSession:
 
     async def _dispatch(self, frame: ClientFrame) -> None:
         if isinstance(frame, ClientPing):
-            self.connection.offer(encode(ServerPong()))
+            self.connection.offer(PONG)
         elif isinstance(frame, CancelReply):
             self.last_activity = time.monotonic()
             if self.reply is None or self.reply.done():
@@ -243,21 +265,17 @@ class ChatSession:
     async def _stream_reply(self, request: CompletionRequest) -> None:
         """Stream one reply to the room; cancellation closes the model's stream."""
         rooms = self.deps.rooms
-        reply_id = uuid.uuid4().hex
+        # 32 hex digits like uuid4().hex, random throughout, for 0.7 us instead of 2.1 us.
+        reply_id = secrets.token_hex(16)
         started = time.perf_counter()
         sent = 0
         reason: FinishReason = "stop"
-        await rooms.publish(
-            self.conversation_id,
-            ReplyStart(reply_id=reply_id, conversation_id=self.conversation_id),
-        )
+        frames = ReplyFrames(reply_id, self.conversation_id)
+        rooms.publish(self.conversation_id, frames.start())
         stream = self.deps.llm.stream(request)
         try:
             async for delta in stream:
-                await rooms.publish(
-                    self.conversation_id,
-                    ReplyToken(reply_id=reply_id, content=delta.text, index=sent),
-                )
+                rooms.publish(self.conversation_id, frames.token(delta.text, sent))
                 sent += 1
                 if delta.finish_reason is not None:
                     reason = delta.finish_reason
@@ -269,16 +287,12 @@ class ChatSession:
             logger.warning("chat_llm_error", error=type(exc).__name__, detail=str(exc))
             self._send_error(_LLM_CODES.get(exc.code, "upstream_error"), exc.public_message)
         finally:
-            # Cancelled while publishing (not inside the model's own await), the
-            # stream is merely suspended: close it so the model stops now.
+            # However the loop ended, close the stream so the model stops now: an
+            # iterator that is not a generator is not closed by the exception
+            # passing through it, nor by an error raised in this loop.
             await _close_stream(stream)
-            end = ReplyEnd(
-                reply_id=reply_id,
-                finish_reason=reason,
-                tokens=sent,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
-            await rooms.publish(self.conversation_id, end)
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            rooms.publish(self.conversation_id, frames.end(reason, sent, duration_ms))
 
     async def _cancel_reply(self) -> None:
         """Cancel the running reply and wait until the model's stream is closed."""
@@ -295,7 +309,7 @@ class ChatSession:
         while True:
             await asyncio.sleep(interval)
             pinged = time.monotonic()
-            self.connection.offer(encode(ServerPing()))
+            self.connection.offer(PING)
             await asyncio.sleep(timeout)
             if self.last_seen < pinged:
                 self.connection.request_close(
