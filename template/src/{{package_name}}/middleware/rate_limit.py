@@ -78,7 +78,6 @@ class RateLimitMiddleware:
                 headers={"Retry-After": "1"},
             )
             return
-        headers = rate_limit_headers(decision)
         if not decision.allowed:
             await send_error(
                 scope,
@@ -87,12 +86,12 @@ class RateLimitMiddleware:
                 "rate_limit_exceeded",
                 f"Rate limit of {decision.limit} requests exceeded; "
                 f"retry in {decision.retry_after} s.",
-                headers=headers,
+                headers=rate_limit_headers(decision),
             )
             return
         raw = [
-            (b"x-ratelimit-limit", headers["X-RateLimit-Limit"].encode()),
-            (b"x-ratelimit-remaining", headers["X-RateLimit-Remaining"].encode()),
+            (b"x-ratelimit-limit", b"%d" % decision.limit),
+            (b"x-ratelimit-remaining", b"%d" % decision.remaining),
         ]
 
         async def send_with_quota(message: Message) -> None:

@@ -61,6 +61,9 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Bound once, with the logging configuration of the app being built:
+        # the module-level proxy would resolve itself again on every line.
+        self.log = logger.bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -89,7 +92,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             client = scope.get("client")
-            logger.info(
+            self.log.info(
                 "request",
                 method=scope.get("method", "WS"),
                 path=scope["path"],
