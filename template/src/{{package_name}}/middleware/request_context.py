@@ -45,7 +45,8 @@ class RequestIds:
         self._counter = itertools.count(secrets.randbits(48))
 
     def next(self) -> str:
-        return f"{self._prefix}{next(self._counter) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+        # Starts below 2**48, so 16 hex digits last for 2**64 - 2**48 requests.
+        return f"{self._prefix}{next(self._counter):016x}"
 
 
 new_request_id = RequestIds().next
