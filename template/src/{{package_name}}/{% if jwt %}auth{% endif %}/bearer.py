@@ -92,7 +92,7 @@ class BearerAuthenticator:
                 raise AuthenticationError(str(exc)) from None
             if self.cache is not None:
                 self.cache.put(token, verified)
-        return Identity(subject=verified.subject, tier=verified.tier, method="jwt")
+        return verified.identity
 
     async def aclose(self) -> None:
         closer = getattr(self.verifier.key, "aclose", None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol, get_args
 
@@ -18,6 +18,7 @@ import jwt
 import structlog
 from pydantic import SecretStr
 
+from ..identity import Identity
 from ..settings import Settings, UserTier
 
 logger = structlog.get_logger(__name__)
@@ -41,6 +42,11 @@ class VerifiedToken:
     subject: str
     tier: UserTier
     expires_at: float
+    identity: Identity = field(init=False, repr=False, compare=False)
+    """The caller, built once with the token, so a cached token costs no new object per request."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identity", Identity(self.subject, self.tier, "jwt"))
 
 
 class VerificationKey(Protocol):
