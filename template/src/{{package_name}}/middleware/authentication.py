@@ -34,6 +34,18 @@ class Authenticator(Protocol):
         ...
 
 
+def header_value(headers: Headers, name: bytes) -> str | None:
+    """One header's value (``name`` in lower case), None when absent.
+
+    ``headers.get()`` raises and catches a KeyError for every absent header,
+    and each request misses at least one authenticator's header.
+    """
+    for key, value in headers.raw:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 class ApiKeyAuthenticator:
     """``X-API-Key`` against the keys configured in ``APP_API_KEYS``."""
 
@@ -41,7 +53,7 @@ class ApiKeyAuthenticator:
         self.registry = registry
 
     async def authenticate(self, headers: Headers, scope: Scope) -> Identity | None:
-        presented = headers.get("x-api-key")
+        presented = header_value(headers, b"x-api-key")
         if presented is None:
             return None
         identity = self.registry.identify(presented)

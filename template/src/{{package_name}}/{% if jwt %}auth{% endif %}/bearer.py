@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from ..identity import Identity
-from ..middleware.authentication import AuthenticationError
+from ..middleware.authentication import AuthenticationError, header_value
 from ..settings import Settings
 from .jwks import JwksKeySource
 from .tokens import InvalidTokenError, StaticKey, TokenVerifier, VerificationKey, VerifiedToken
@@ -105,7 +105,7 @@ def bearer_token(headers: Headers, scope: Scope) -> str | None:
 
     A bearer scheme with no usable token is an error, not an absent credential.
     """
-    authorization = headers.get("authorization")
+    authorization = header_value(headers, b"authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer":
