@@ -61,11 +61,8 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         identity: Identity | None = scope.get("state", {}).get("identity")
+        key = rate_limit_key(identity, self.client_address(scope))
         tier = identity.tier if identity is not None else "anonymous"
-        if identity is not None and identity.method != "anonymous":
-            key = rate_limit_key(identity, None)
-        else:  # only anonymous callers are counted by address: resolve it only for them
-            key = rate_limit_key(None, self.client_address(scope))
         try:
             decision = await self.limiter.hit(key, tier)
         except RateLimitBackendError:

@@ -33,9 +33,9 @@ class RequestIds:
 
     Ids only need to be unique, not unguessable, and ``uuid4()`` costs a
     ``getrandom`` system call per request; the ``random`` module's generator
-    (seeded from the system, and reseeded in forked children) costs none. Not
-    a counter: consecutive ids would tell any client how busy the service is.
-    The prefix is drawn again in a forked child too.
+    (seeded from the system) costs none. Not a counter: consecutive ids would
+    tell any client how busy the service is. Both the prefix and ``random``
+    are drawn again in a forked child, so pre-forked workers never share ids.
     """
 
     def __init__(self) -> None:
