@@ -555,40 +555,51 @@ def run_throughput(ctx: Context, scenario: Scenario) -> dict[str, Any]:
     headers = {
         c.label: auth_headers(ctx, c.project) if "bench_service" in c.app else [] for c in runnable
     }
-    with servers(ctx, runnable) as running:
-        for c in runnable:  # warm-up: imports, caches, JIT-free but allocator-warm
-            scenario.load.run(
-                running[c.label], headers[c.label], args.warmup, ctx.cores, ctx.use_wrk
-            )
-        for rep, label in interleaved([c.label for c in runnable], args.reps):
-            server = running[label]
-            cpu0, redis0 = server.cpu_seconds(), redis_commands(ctx.redis_port)
-            outcome = scenario.load.run(
-                server, headers[label], args.duration, ctx.cores, ctx.use_wrk
-            )
-            cpu1, redis1 = server.cpu_seconds(), redis_commands(ctx.redis_port)
-            units = outcome["units"]
-            entry = {
-                "rep": rep,
-                "units": units,
-                "elapsed": outcome["elapsed"],
-                "rate": units / outcome["elapsed"] if outcome["elapsed"] else 0.0,
-                "cpu_us_per_unit": (cpu1 - cpu0) / units * 1e6 if units else None,
-                "server_cpu_share": (cpu1 - cpu0) / outcome["elapsed"],
-                "peak_rss_kib": server.kib("VmHWM"),
-                "redis_commands_per_unit": (redis1 - redis0) / units
-                if units and redis0 is not None and redis1 is not None
-                else None,
-                "problems": outcome["problems"],
-            }
-            reps[label].append(entry)
-            log(
-                f"  {scenario.name} rep {rep} {label}: {entry['rate']:.0f} {scenario.load.unit}/s,"
-                f" {fmt(entry['cpu_us_per_unit'], '{:.1f}')} us CPU/{scenario.load.unit}"
-                + (f", PROBLEMS {entry['problems']}" if entry["problems"] else "")
-            )
-            if not server.alive():
-                raise RuntimeError(f"{label} died during the run")
+
+    def measure(server: Server, rep: int, label: str) -> None:
+        cpu0, redis0 = server.cpu_seconds(), redis_commands(ctx.redis_port)
+        outcome = scenario.load.run(server, headers[label], args.duration, ctx.cores, ctx.use_wrk)
+        cpu1, redis1 = server.cpu_seconds(), redis_commands(ctx.redis_port)
+        units = outcome["units"]
+        entry = {
+            "rep": rep,
+            "units": units,
+            "elapsed": outcome["elapsed"],
+            "rate": units / outcome["elapsed"] if outcome["elapsed"] else 0.0,
+            "cpu_us_per_unit": (cpu1 - cpu0) / units * 1e6 if units else None,
+            "server_cpu_share": (cpu1 - cpu0) / outcome["elapsed"],
+            "peak_rss_kib": server.kib("VmHWM"),
+            "redis_commands_per_unit": (redis1 - redis0) / units
+            if units and redis0 is not None and redis1 is not None
+            else None,
+            "problems": outcome["problems"],
+        }
+        reps[label].append(entry)
+        log(
+            f"  {scenario.name} rep {rep} {label}: {entry['rate']:.0f} {scenario.load.unit}/s,"
+            f" {fmt(entry['cpu_us_per_unit'], '{:.1f}')} us CPU/{scenario.load.unit}"
+            + (f", PROBLEMS {entry['problems']}" if entry["problems"] else "")
+        )
+        if not server.alive():
+            raise RuntimeError(f"{label} died during the run")
+
+    by_label = {c.label: c for c in runnable}
+    order = interleaved(list(by_label), args.reps)
+    for rep in range(args.reps):
+        # Fresh server processes for every repetition: each process keeps
+        # its own CPU cost per request for its whole life (address layout,
+        # hash seed): five identical service processes in one run served at
+        # 255-279 us per request. With one start-up per run, whole runs of one
+        # tree disagreed (HTTP ratio 0.56-0.61) while the reps inside each run
+        # agreed. The median over repetitions is now a median over start-ups.
+        labels = [label for r, label in order if r == rep]
+        with servers(ctx, [by_label[label] for label in labels]) as running:
+            for label in labels:  # warm-up: imports, caches, allocator
+                scenario.load.run(
+                    running[label], headers[label], args.warmup, ctx.cores, ctx.use_wrk
+                )
+            for label in labels:
+                measure(running[label], rep, label)
     return summarise(scenario, reps)
 
 

@@ -40,6 +40,12 @@ anything else bound per request or task.
 """
 
 
+# One instance for structlog's pipeline and AccessLog, so both stamp alike.
+_TIMESTAMPER = structlog.processors.TimeStamper(fmt="iso", utc=True)
+# Set by configure_logging: JSON lines with info enabled, so AccessLog renders its own.
+_render_access_lines = False
+
+
 def _add_request_id(
     logger: object, method_name: str, event_dict: structlog.types.EventDict
 ) -> structlog.types.EventDict:
@@ -128,14 +134,63 @@ class _OrderedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+class AccessLog:
+    """Writes the one line per request that says what was asked and how it ended.
+
+    With JSON lines this class renders that line itself, byte for byte what
+    structlog's pipeline below renders (a test compares the two): written on
+    every request, the line cost about 25 us of a 250 us request through the
+    pipeline and about 10 us less rendered here (one uvicorn process on one
+    core under load, ``bench/run.py``), where the pipeline's generic steps
+    (copying the context, one call per processor) have nothing to decide.
+    The readable development format, lines of a request whose code bound
+    structlog context variables, and every other line go through structlog.
+    """
+
+    def __init__(self) -> None:
+        self._render = _render_access_lines
+        self._log = structlog.get_logger("access").bind()
+
+    def write(
+        self, method: str, path: str, status: int, duration_ms: float, client: str | None
+    ) -> None:
+        if not self._render or structlog.contextvars.get_contextvars():
+            self._log.info(
+                "request",
+                method=method,
+                path=path,
+                status=status,
+                duration_ms=duration_ms,
+                client=client,
+            )
+            return
+        line: structlog.types.EventDict = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "client": client,
+            "event": "request",
+        }
+        # What the processors add, in their order (merge_contextvars added nothing).
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            line["request_id"] = request_id
+        line["level"] = "info"
+        line["logger"] = "access"
+        LINE_BUFFER.write(orjson.dumps(_TIMESTAMPER(None, "info", line)) + b"\n")
+
+
 def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
     """Give structlog and the standard library (uvicorn included) one format and one stream."""
+    global _render_access_lines
+    _render_access_lines = json_logs and logging.getLevelName(level.upper()) <= logging.INFO
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         _add_request_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _TIMESTAMPER,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()

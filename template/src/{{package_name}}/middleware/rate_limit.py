@@ -9,7 +9,7 @@ WebSocket messages and GraphQL operations call the same limiter themselves.
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..api import API_PREFIX
 from ..errors import send_error
@@ -17,12 +17,7 @@ from ..identity import Identity
 from ..ratelimit.client_address import ClientAddress
 from ..ratelimit.keys import rate_limit_key
 from ..ratelimit.port import RateLimitBackendError, RateLimitDecision, RateLimiter
-
-# Response messages that carry headers: an HTTP response, an accepted
-# WebSocket, or a WebSocket refused by something further in.
-_HEADER_MESSAGES = frozenset(
-    {"http.response.start", "websocket.accept", "websocket.http.response.start"}
-)
+from .request_context import add_response_headers
 
 
 def rate_limit_headers(decision: RateLimitDecision) -> dict[str, str]:
@@ -86,14 +81,12 @@ class RateLimitMiddleware:
                 headers=rate_limit_headers(decision),
             )
             return
-        raw = [
-            (b"x-ratelimit-limit", b"%d" % decision.limit),
-            (b"x-ratelimit-remaining", b"%d" % decision.remaining),
-        ]
-
-        async def send_with_quota(message: Message) -> None:
-            if message["type"] in _HEADER_MESSAGES:
-                message["headers"] = [*message.get("headers", ()), *raw]
-            await send(message)
-
-        await self.app(scope, receive, send_with_quota)
+        # On the response, an accepted WebSocket, or a WebSocket refused further in.
+        add_response_headers(
+            scope,
+            (
+                (b"x-ratelimit-limit", b"%d" % decision.limit),
+                (b"x-ratelimit-remaining", b"%d" % decision.remaining),
+            ),
+        )
+        await self.app(scope, receive, send)

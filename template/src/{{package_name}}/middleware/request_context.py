@@ -5,6 +5,10 @@ every line written while serving the request carries it) and error bodies.
 Both jobs wrap the same ``send`` and run for every request, so they share one
 layer: as two middleware they cost about 9 us more per request on one core
 (``bench/run.py``), most of it the second wrapper around every message sent.
+
+For the same reason the middleware further in that only label responses
+(security headers, ``Vary``, quota) do not wrap ``send`` themselves: they hand
+their headers to ``add_response_headers`` and this wrapper appends them.
 """
 
 from __future__ import annotations
@@ -14,18 +18,19 @@ import random
 import re
 import secrets
 import time
+from collections.abc import Iterable
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..logging_config import REQUEST_ID
+from ..logging_config import REQUEST_ID, AccessLog
 
 HEADER = b"x-request-id"
 # Accept a caller's id only if it is short and plain, so it is safe in logs.
 _WELL_FORMED = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _START_MESSAGES = ("http.response.start", "websocket.http.response.start")
-
-logger = structlog.get_logger("access")
+# Every message that carries response headers: the above and an accepted WebSocket.
+_HEADER_MESSAGES = frozenset((*_START_MESSAGES, "websocket.accept"))
+_RESPONSE_HEADERS = "response_headers"
 
 
 class RequestIds:
@@ -62,9 +67,8 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        # Bound once, with the logging configuration of the app being built:
-        # the module-level proxy would resolve itself again on every line.
-        self.log = logger.bind()
+        # Made once, with the logging configuration of the app being built.
+        self.access_log = AccessLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -72,36 +76,50 @@ class RequestContextMiddleware:
             return
         started = time.perf_counter()
         request_id = _incoming_id(scope) or new_request_id()
-        scope.setdefault("state", {})["request_id"] = request_id
-        id_header = (HEADER, request_id.encode())
+        added_headers = [(HEADER, request_id.encode())]
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state[_RESPONSE_HEADERS] = added_headers
         status = 500
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             nonlocal status
             kind = message["type"]
-            if kind in _START_MESSAGES:
-                status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
-            elif kind == "websocket.accept":
-                status = 101
+            if kind in _HEADER_MESSAGES:
+                message["headers"] = [*message.get("headers", ()), *added_headers]
+                status = 101 if kind == "websocket.accept" else message["status"]
             elif kind == "websocket.close" and status == 500:
                 status = 403
             await send(message)
 
         token = REQUEST_ID.set(request_id)
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_headers)
         finally:
             client = scope.get("client")
-            self.log.info(
-                "request",
-                method=scope.get("method", "WS"),
-                path=scope["path"],
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                client=client[0] if client else None,
+            self.access_log.write(
+                scope.get("method", "WS"),
+                scope["path"],
+                status,
+                round((time.perf_counter() - started) * 1000, 2),
+                client[0] if client else None,
             )
             REQUEST_ID.reset(token)
+
+
+def add_response_headers(scope: Scope, headers: Iterable[tuple[bytes, bytes]]) -> None:
+    """Have this request's response (or WebSocket accept) carry ``headers`` as well.
+
+    For middleware inside ``RequestContextMiddleware`` that would otherwise
+    wrap ``send`` only to append headers. Call it before the response starts.
+    """
+    try:
+        added: list[tuple[bytes, bytes]] = scope["state"][_RESPONSE_HEADERS]
+    except KeyError:
+        raise RuntimeError(
+            "add_response_headers needs RequestContextMiddleware outside this middleware"
+        ) from None
+    added.extend(headers)
 
 
 def _incoming_id(scope: Scope) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .request_context import add_response_headers
 
 _COMMON: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
@@ -24,7 +26,11 @@ DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 class SecurityHeadersMiddleware:
-    """Add the headers once per response; they are precomputed bytes."""
+    """Add the headers once per response; they are precomputed bytes.
+
+    Appended by ``RequestContextMiddleware``'s ``send`` wrapper (see
+    ``add_response_headers``), which must therefore sit outside this one.
+    """
 
     def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
@@ -36,11 +42,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        added = self.docs_headers if scope["path"] in DOCS_PATHS else self.api_headers
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *added]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        add_response_headers(
+            scope, self.docs_headers if scope["path"] in DOCS_PATHS else self.api_headers
+        )
+        await self.app(scope, receive, send)
