@@ -63,9 +63,9 @@ class GenerateResponse(BaseModel):
 async def generate(body: GenerateRequest, request: Request) -> GenerateResponse:
     """Generate the whole answer, then return it; use the streaming endpoints for tokens."""
     # The model is read from app.state here rather than through LLMDep: solving
-    # one Depends() cost about 14 us of CPU per request, 6% of this route's
+    # one Depends() cost 8 to 16 us of CPU per request, 3-6% of this route's
     # whole cost through the full stack (one uvicorn process on one core under
-    # load, bench/); the streaming route does the same.
+    # load, A/B); the streaming route does the same.
     llm: LLM = request.app.state.llm
     return await complete(body, llm)
 
