@@ -8,11 +8,11 @@ Renders the working tree (all toggles on, and the defaults) with
 starts every candidate under uvicorn (one worker, uvloop, httptools, no access
 log) pinned to one core, drives load from another process pinned to the other
 core (wrk when installed, else ``bench/loadgen.py``), and interleaves the
-candidates over several repetitions. Every figure is a ratio against a
-baseline measured in the same run: the machine is shared and noisy, absolute
-numbers are not comparable between runs. Besides throughput it reads the
-server's CPU time per unit of work (``/proc/<pid>/stat``, steadier than
-throughput) and its peak RSS (``VmHWM``).
+candidates over several repetitions, each with freshly started servers. Every
+figure is a ratio against a baseline measured in the same run: the machine is
+shared and noisy, absolute numbers are not comparable between runs. Besides
+throughput it reads the server's CPU time per unit of work
+(``/proc/<pid>/stat``, steadier than throughput) and its peak RSS (``VmHWM``).
 """
 
 from __future__ import annotations
