@@ -44,7 +44,9 @@ def test_combination_passes_every_check(
     # combinations, while each worker writes only its own cache.
     cache_root = tmp_path_factory.getbasetemp().parent / f"mypy-cache-{worker_id}"
     env["MYPY_CACHE_DIR"] = str(cache_root)
-    env.setdefault("UV_LINK_MODE", "copy")
+    # uv's default link mode (hardlinks from its cache where the file system
+    # allows) took 0.2 s per sync here against 2.3 s for "copy"; nothing in
+    # the checks writes into the installed packages.
     run_step("uv sync", ["uv", "sync", "--quiet"], project, env)
     tool = ["uv", "run", "--no-sync"]
     run_step("ruff check", [*tool, "ruff", "check", "."], project, env)

@@ -189,7 +189,6 @@ class Toolchain:
         self.project = project
         self.env = clean_environment()
         self.env["MYPY_CACHE_DIR"] = str(cache)
-        self.env.setdefault("UV_LINK_MODE", "copy")
         self.env.update(IDENTITY)
 
     def run(self, name: str, *command: str) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from ..settings import Settings
 from .fake import FakeLLM
-from .openai_compatible import OpenAICompatibleLLM
 from .port import LLM
 
 
 def build_llm(settings: Settings) -> LLM:
     """The adapter named by ``APP_LLM_PROVIDER``; the fake needs nothing at all."""
     if settings.llm_provider == "openai":
+        # Imported here: the openai package takes about 0.7 s to import, a
+        # quarter of the service's start-up, and the fake never needs it.
+        from .openai_compatible import OpenAICompatibleLLM
+
         key = settings.llm_api_key
         return OpenAICompatibleLLM(
             # Self-hosted servers ignore the key, but the client insists on one.
