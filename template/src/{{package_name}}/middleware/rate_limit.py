@@ -19,6 +19,9 @@ from ..ratelimit.keys import rate_limit_key
 from ..ratelimit.port import RateLimitBackendError, RateLimitDecision, RateLimiter
 from .request_context import add_response_headers
 
+# Where the caller's quota key is left for routes: ``scope["state"][CALLER_KEY]``.
+CALLER_KEY = "rate_limit_key"
+
 
 def rate_limit_headers(decision: RateLimitDecision) -> dict[str, str]:
     headers = {
@@ -55,8 +58,11 @@ class RateLimitMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        identity: Identity | None = scope.get("state", {}).get("identity")
+        state = scope.setdefault("state", {})
+        identity: Identity | None = state.get("identity")
         key = rate_limit_key(identity, self.client_address(scope))
+        # Routes that cap per caller (open chat sockets) use the same key.
+        state[CALLER_KEY] = key
         tier = identity.tier if identity is not None else "anonymous"
         try:
             decision = await self.limiter.hit(key, tier)

@@ -1,15 +1,17 @@
 """``WS /api/v1/ws/chat/{conversation_id}``: the handshake, then a ``ChatSession``.
 
 Everything that can refuse a connection happens before ``accept()``, so a
-refused client gets a real HTTP status (401, 403, 503) with the error schema:
-credentials were checked by the authentication middleware already; here the
-browser ``Origin`` is checked, because CORS does not protect WebSockets and a
-foreign page could otherwise open a socket with the user's cookies
-(cross-site WebSocket hijacking).
+refused client gets a real HTTP status (401, 403, 429, 503) with the error
+schema: credentials were checked by the authentication middleware already;
+here the browser ``Origin`` is checked, because CORS does not protect
+WebSockets and a foreign page could otherwise open a socket with the user's
+cookies (cross-site WebSocket hijacking), and the caller's open sockets are
+capped, because each holds memory and timers for as long as it stays open.
 """
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -18,6 +20,10 @@ from starlette.datastructures import Headers
 
 from ..errors import send_error
 from ..identity import Identity
+from ..middleware.rate_limit import CALLER_KEY
+from ..ratelimit.concurrency import ConcurrencyLimiter
+from ..ratelimit.keys import rate_limit_key
+from ..ratelimit.port import ConcurrencyLimitExceededError
 from .rooms import ChatRooms
 from .session import ChatDependencies, ChatSession
 
@@ -64,20 +70,40 @@ async def chat(
             websocket.scope, websocket.send, 503, "shutting_down", "The service is restarting."
         )
         return
-    identity: Identity | None = (websocket.scope.get("state") or {}).get("identity")
-    # A browser authenticates with the subprotocol pair ["bearer", "<token>"];
-    # it drops the connection unless the server selects one of the offered names.
-    offered = websocket.scope.get("subprotocols") or []
-    await websocket.accept(
-        subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
-    )
-    rooms: ChatRooms = state.chat_rooms
-    deps = ChatDependencies(
-        settings=state.settings,
-        llm=state.llm,
-        rooms=rooms,
-        rate_limiter=state.rate_limiter,
-        lifecycle=state.lifecycle,
-    )
-    with state.lifecycle.goodbye():
-        await ChatSession(websocket, conversation_id, identity, deps).run()
+    scope_state = websocket.scope.get("state") or {}
+    identity: Identity | None = scope_state.get("identity")
+    client = websocket.client.host if websocket.client else None
+    caller = scope_state.get(CALLER_KEY) or rate_limit_key(identity, client)
+    limiter: ConcurrencyLimiter = state.concurrency_limiter
+    async with AsyncExitStack() as held:
+        try:
+            # Its own key space: chat sockets and SSE streams are capped apart.
+            await held.enter_async_context(
+                limiter.acquire(f"chat:{caller}", state.settings.ws_max_connections_per_caller)
+            )
+        except ConcurrencyLimitExceededError as exc:
+            await send_error(
+                websocket.scope,
+                websocket.send,
+                429,
+                "too_many_connections",
+                f"At most {exc.limit} open chat connections are allowed per caller.",
+                headers={"Retry-After": "1"},
+            )
+            return
+        # A browser authenticates with the subprotocol pair ["bearer", "<token>"];
+        # it drops the connection unless the server selects one of the offered names.
+        offered = websocket.scope.get("subprotocols") or []
+        await websocket.accept(
+            subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
+        )
+        rooms: ChatRooms = state.chat_rooms
+        deps = ChatDependencies(
+            settings=state.settings,
+            llm=state.llm,
+            rooms=rooms,
+            rate_limiter=state.rate_limiter,
+            lifecycle=state.lifecycle,
+        )
+        with state.lifecycle.goodbye():
+            await ChatSession(websocket, conversation_id, identity, deps).run()
