@@ -401,8 +401,10 @@ def service_env(ctx: Context, project: Project) -> dict[str, str]:
         "APP_CORS_ORIGINS": "https://app.example.com",
         "APP_FAKE_LLM_DELAY_MS": "0",
         **{f"APP_RATE_LIMIT_{t}": HIGH_LIMIT for t in ("ANONYMOUS", "FREE", "PRO", "ENTERPRISE")},
-        # One benchmark client stands for many callers: no per-caller stream cap.
+        # One benchmark client stands for many callers: no per-caller caps on
+        # open streams and sockets.
         "APP_SSE_MAX_CONCURRENT_STREAMS": "100000",
+        "APP_WS_MAX_CONNECTIONS_PER_CALLER": "100000",
     }
     if project.toggles["jwt"]:
         env["APP_JWT_SECRET"] = ctx.secret
