@@ -27,9 +27,10 @@ from ..logging_config import REQUEST_ID, AccessLog
 HEADER = b"x-request-id"
 # Accept a caller's id only if it is short and plain, so it is safe in logs.
 _WELL_FORMED = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
-_START_MESSAGES = ("http.response.start", "websocket.http.response.start")
-# Every message that carries response headers: the above and an accepted WebSocket.
-_HEADER_MESSAGES = frozenset((*_START_MESSAGES, "websocket.accept"))
+# Every message that carries response headers.
+_HEADER_MESSAGES = frozenset(
+    ("http.response.start", "websocket.http.response.start", "websocket.accept")
+)
 _RESPONSE_HEADERS = "response_headers"
 
 

@@ -22,7 +22,6 @@ from ..errors import send_error
 from ..identity import Identity
 from ..middleware.rate_limit import CALLER_KEY
 from ..ratelimit.concurrency import ConcurrencyLimiter
-from ..ratelimit.keys import rate_limit_key
 from ..ratelimit.port import ConcurrencyLimitExceededError
 from .rooms import ChatRooms
 from .session import ChatDependencies, ChatSession
@@ -70,16 +69,15 @@ async def chat(
             websocket.scope, websocket.send, 503, "shutting_down", "The service is restarting."
         )
         return
-    scope_state = websocket.scope.get("state") or {}
-    identity: Identity | None = scope_state.get("identity")
-    client = websocket.client.host if websocket.client else None
-    caller = scope_state.get(CALLER_KEY) or rate_limit_key(identity, client)
+    scope_state = websocket.scope["state"]
+    # The caller as the rate-limit middleware keyed them (user, API key or
+    # proxy-resolved address); chat sockets and SSE streams are capped apart.
+    caller = f"chat:{scope_state[CALLER_KEY]}"
     limiter: ConcurrencyLimiter = state.concurrency_limiter
     async with AsyncExitStack() as held:
         try:
-            # Its own key space: chat sockets and SSE streams are capped apart.
             await held.enter_async_context(
-                limiter.acquire(f"chat:{caller}", state.settings.ws_max_connections_per_caller)
+                limiter.acquire(caller, state.settings.ws_max_connections_per_caller)
             )
         except ConcurrencyLimitExceededError as exc:
             await send_error(
@@ -91,19 +89,26 @@ async def chat(
                 headers={"Retry-After": "1"},
             )
             return
-        # A browser authenticates with the subprotocol pair ["bearer", "<token>"];
-        # it drops the connection unless the server selects one of the offered names.
-        offered = websocket.scope.get("subprotocols") or []
-        await websocket.accept(
-            subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
-        )
-        rooms: ChatRooms = state.chat_rooms
-        deps = ChatDependencies(
-            settings=state.settings,
-            llm=state.llm,
-            rooms=rooms,
-            rate_limiter=state.rate_limiter,
-            lifecycle=state.lifecycle,
-        )
-        with state.lifecycle.goodbye():
-            await ChatSession(websocket, conversation_id, identity, deps).run()
+        await _accept_and_chat(websocket, conversation_id, scope_state.get("identity"))
+
+
+async def _accept_and_chat(
+    websocket: WebSocket, conversation_id: str, identity: Identity | None
+) -> None:
+    state = websocket.app.state
+    # A browser authenticates with the subprotocol pair ["bearer", "<token>"];
+    # it drops the connection unless the server selects one of the offered names.
+    offered = websocket.scope.get("subprotocols") or []
+    await websocket.accept(
+        subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
+    )
+    rooms: ChatRooms = state.chat_rooms
+    deps = ChatDependencies(
+        settings=state.settings,
+        llm=state.llm,
+        rooms=rooms,
+        rate_limiter=state.rate_limiter,
+        lifecycle=state.lifecycle,
+    )
+    with state.lifecycle.goodbye():
+        await ChatSession(websocket, conversation_id, identity, deps).run()
