@@ -20,6 +20,8 @@ import copier
 import pytest
 import yaml
 
+pytest_plugins = ("tests.stage_report",)
+
 ROOT = Path(__file__).resolve().parent.parent
 IGNORED = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "results"
@@ -95,15 +97,38 @@ def render(template: Path, destination: Path, **answers: Any) -> Path:
     return destination
 
 
+# Not passed on to a generated project: this suite's own environment, and a
+# bytecode ban that would make every Python process of the project (its pytest,
+# every service process its tests start) compile every module from source.
+HIDDEN_VARIABLES = frozenset({"VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"})
+
+
 def clean_environment() -> dict[str, str]:
     """The environment for a generated project's tools: none of this suite's venv or APP_*."""
     return {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("APP_") and name not in {"VIRTUAL_ENV", "PYTHONPATH"}
+        if not name.startswith("APP_") and name not in HIDDEN_VARIABLES
     }
+
+
+# Roughly what each toggle adds to a combination's own suite (real processes,
+# a Redis server, Strawberry's imports), to start the heaviest combinations first.
+TOGGLE_WEIGHTS = {"redis": 3, "graphql": 2, "websocket": 2, "sse": 1, "jwt": 1}
+
+
+def expected_cost(item: pytest.Item) -> int:
+    """Higher for tests expected to run longer; only the ordering matters."""
+    if item.get_closest_marker("longest") is not None:
+        return 1000
+    callspec = getattr(item, "callspec", None)
+    combination = callspec.params.get("combination") if callspec else None
+    if isinstance(combination, dict):
+        return 10 + sum(TOGGLE_WEIGHTS.get(name, 1) for name, on in combination.items() if on)
+    # Update tests run a project's whole toolchain, some of them twice.
+    return 25 if item.get_closest_marker("slow") is not None else 0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Start the longest tests first, so a parallel run does not end on one of them alone."""
-    items.sort(key=lambda item: item.get_closest_marker("longest") is None)
+    items.sort(key=expected_cost, reverse=True)

@@ -2,22 +2,28 @@
 
 Each combination gets its own environment, built from its own pyproject.toml:
 a shared superset environment would hide a dependency a combination forgot.
+Every stage's time is recorded on the test's report; ``tests/stage_report.py``
+prints them per combination at the end of the run.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from .conftest import all_combinations, clean_environment, combination_id, render
+from .stage_report import STAGE_PROPERTY
 
 COMBINATIONS = all_combinations()
 
 
-def run_step(name: str, command: list[str], project: Path, env: dict[str, str]) -> None:
+def run_step(name: str, command: list[str], project: Path, env: dict[str, str]) -> float:
+    """Run one tool in the project; fail with its output, else return its wall time."""
+    started = time.perf_counter()
     result = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, timeout=900
     )
@@ -27,6 +33,7 @@ def run_step(name: str, command: list[str], project: Path, env: dict[str, str]) 
             f"{result.stdout[-8000:]}\n{result.stderr[-4000:]}",
             pytrace=False,
         )
+    return time.perf_counter() - started
 
 
 @pytest.mark.slow
@@ -37,20 +44,27 @@ def test_combination_passes_every_check(
     tmp_path: Path,
     worker_id: str,
     tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> None:
+    stages: dict[str, float] = {}
+    request.node.user_properties.append((STAGE_PROPERTY, stages))
+    started = time.perf_counter()
     project = render(template_repo, tmp_path / "service", **combination)
+    stages["render"] = time.perf_counter() - started
     env = clean_environment()
     # One mypy cache per worker: third-party analysis is reused between
     # combinations, while each worker writes only its own cache.
     cache_root = tmp_path_factory.getbasetemp().parent / f"mypy-cache-{worker_id}"
     env["MYPY_CACHE_DIR"] = str(cache_root)
     # uv's default link mode (hardlinks from its cache where the file system
-    # allows) took 0.2 s per sync here against 2.3 s for "copy"; nothing in
-    # the checks writes into the installed packages.
-    run_step("uv sync", ["uv", "sync", "--quiet"], project, env)
+    # allows) is much faster than "copy"; nothing in the checks writes into
+    # the installed packages.
+    stages["sync"] = run_step("uv sync", ["uv", "sync", "--quiet"], project, env)
     tool = ["uv", "run", "--no-sync"]
-    run_step("ruff check", [*tool, "ruff", "check", "."], project, env)
-    run_step("ruff format --check", [*tool, "ruff", "format", "--check", "."], project, env)
-    run_step("mypy --strict", [*tool, "mypy"], project, env)
+    stages["ruff"] = run_step("ruff check", [*tool, "ruff", "check", "."], project, env)
+    stages["ruff"] += run_step(
+        "ruff format --check", [*tool, "ruff", "format", "--check", "."], project, env
+    )
+    stages["mypy"] = run_step("mypy --strict", [*tool, "mypy"], project, env)
     pytest_args = os.environ.get("GENERATED_PYTEST_ARGS", "-q -p no:cacheprovider").split()
-    run_step("pytest", [*tool, "pytest", *pytest_args], project, env)
+    stages["tests"] = run_step("pytest", [*tool, "pytest", *pytest_args], project, env)

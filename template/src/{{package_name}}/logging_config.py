@@ -7,11 +7,10 @@ The service's own lines (one access line per request, above all) are rendered
 by structlog and leave through ``LINE_BUFFER``: info and debug lines wait at
 most ``FLUSH_SECONDS`` (or until 64 KiB are pending) and go out in one write,
 like nginx's ``access_log ... buffer= flush=``; warnings and errors are written
-at once, after whatever was pending, so nothing is reordered. A write per line
-cost about 14 us per request on one core, a tenth of the whole middleware
-stack (measured with ``bench/run.py``). What is pending is written at exit and
-before any standard-library log record; a killed process loses at most
-``FLUSH_SECONDS`` of info lines.
+at once, after whatever was pending, so nothing is reordered. A write of its
+own per line would dominate what the middleware stack costs a request. What is
+pending is written at exit and before any standard-library log record; a
+killed process loses at most ``FLUSH_SECONDS`` of info lines.
 """
 
 from __future__ import annotations
@@ -138,11 +137,9 @@ class AccessLog:
     """Writes the one line per request that says what was asked and how it ended.
 
     With JSON lines this class renders that line itself, byte for byte what
-    structlog's pipeline below renders (a test compares the two): written on
-    every request, the line cost about 25 us of a 240 us request through the
-    pipeline, and rendering it here saved about 8 us (one uvicorn process on
-    one core under load, A/B against the pipeline): the pipeline's generic
-    steps (copying the context, a call per processor) have nothing to decide.
+    structlog's pipeline below renders (a test compares the two): the line is
+    written on every request, and the pipeline's generic steps (copying the
+    context, a call per processor) have nothing to decide for it.
     The readable development format, lines of a request whose code bound
     structlog context variables, and every other line go through structlog.
     """
@@ -193,17 +190,14 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
         _TIMESTAMPER,
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if json_logs
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        structlog.processors.JSONRenderer() if json_logs else _console_renderer()
     )
     exc_info: structlog.types.Processor = (
         structlog.processors.format_exc_info if json_logs else _keep
     )
     # The service's own events render and write directly, as structlog's
-    # performance notes advise: routed through the standard library's handlers
-    # and formatter the same line cost about three times as much CPU, and
-    # orjson renders it several times faster than the json module (measured).
+    # performance notes advise: the standard library's handlers and formatter
+    # multiply the CPU a line costs, and orjson renders faster than json.
     direct_renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(serializer=orjson.dumps) if json_logs else renderer
     )
@@ -231,6 +225,23 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def _console_renderer() -> structlog.dev.ConsoleRenderer:
+    """Readable lines; highlighted (Rich) tracebacks only for a person at a terminal.
+
+    Captured output (tests, pipes, files) gets plain tracebacks, which cost no
+    syntax highlighting and never load Pygments.
+    """
+    at_terminal = sys.stderr.isatty()
+    return structlog.dev.ConsoleRenderer(
+        colors=at_terminal,
+        exception_formatter=(
+            structlog.dev.default_exception_formatter
+            if at_terminal
+            else structlog.dev.plain_traceback
+        ),
+    )
 
 
 def _keep(

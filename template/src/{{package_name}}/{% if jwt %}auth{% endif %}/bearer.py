@@ -18,7 +18,6 @@ from starlette.types import Scope
 from ..identity import Identity
 from ..middleware.authentication import AuthenticationError, header_value
 from ..settings import Settings
-from .jwks import JwksKeySource
 from .tokens import InvalidTokenError, StaticKey, TokenVerifier, VerificationKey, VerifiedToken
 
 WEBSOCKET_SUBPROTOCOL = "bearer"
@@ -65,6 +64,9 @@ def build_verification_key(settings: Settings) -> VerificationKey:
         algorithm: Any = jwt.get_algorithm_by_name(settings.jwt_algorithm)
         return StaticKey(algorithm.prepare_key(settings.jwt_public_key.encode()))
     assert settings.jwt_jwks_url is not None  # settings validation guarantees one source
+    # Imported here: the JWKS client brings an HTTP client that only this key source needs.
+    from .jwks import JwksKeySource
+
     return JwksKeySource(settings.jwt_jwks_url, settings.jwt_jwks_cache_seconds)
 
 
