@@ -83,7 +83,17 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
-# --- HTTP/1.1 chunked bodies and SSE frames -----------------------------------
+# --- HTTP/1.1 responses, chunked bodies and SSE frames -------------------------
+
+
+def http_status(head: bytes) -> int | None:
+    """The status code at the start of an HTTP/1.x response, None until a whole one arrives.
+
+    The start-up poller reads only this much of each answer: parsing more
+    would cost time on the clock it is reading.
+    """
+    match = re.match(rb"HTTP/1\.[01] (\d{3})[ \r]", head)
+    return int(match.group(1)) if match else None
 
 
 class Dechunker:

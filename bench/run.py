@@ -13,6 +13,8 @@ figure is a ratio against a baseline measured in the same run: the machine is
 shared and noisy, absolute numbers are not comparable between runs. Besides
 throughput it reads the server's CPU time per unit of work
 (``/proc/<pid>/stat``, steadier than throughput) and its peak RSS (``VmHWM``).
+The start-up scenario times each server, started the same way, from process
+start to its first 200 on ``GET /health``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any
 from benchlib import (
     cpu_ticks_from_stat,
     fmt,
+    http_status,
     interleaved,
     median,
     parse_wrk,
@@ -167,6 +170,7 @@ class Server:
     cores: Cores
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    spawned_at: float = 0.0  # perf_counter just before the process was started
 
     def command(self) -> list[str]:
         return [
@@ -191,9 +195,14 @@ class Server:
             "warning",
         ]
 
-    def start(self) -> None:
+    def environment(self) -> dict[str, str]:
+        return child_env({"BENCH_PACKAGE": self.project.package, **self.env})
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it: the start-up scenario times that wait."""
         self.port = free_port()
-        env = child_env({"BENCH_PACKAGE": self.project.package, **self.env})
+        env = self.environment()
+        self.spawned_at = time.perf_counter()
         self.process = subprocess.Popen(
             self.command(),
             cwd=self.project.path,
@@ -203,6 +212,10 @@ class Server:
             stderr=subprocess.DEVNULL,  # logs are part of the stack measured, then dropped
             preexec_fn=pinned(self.cores.server),
         )
+
+    def start(self) -> None:
+        self.spawn()
+        assert self.process is not None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -211,13 +224,17 @@ class Server:
                 return
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"{self.app} did not start:\n{self._startup_error(env)}")
+        raise RuntimeError(f"{self.app} did not start:\n{self.startup_error()}")
 
-    def _startup_error(self, env: dict[str, str]) -> str:
+    def startup_error(self) -> str:
         """Run the same command again with its output captured, to say why it failed."""
         try:
             done = subprocess.run(
-                self.command(), cwd=self.project.path, env=env, capture_output=True, timeout=15
+                self.command(),
+                cwd=self.project.path,
+                env=self.environment(),
+                capture_output=True,
+                timeout=15,
             )
             output = (done.stdout + done.stderr).decode(errors="replace")
         except subprocess.TimeoutExpired as exc:
@@ -749,6 +766,271 @@ def run_sse_memory(ctx: Context) -> dict[str, Any]:
     return {"name": "sse_memory", "title": title, "rows": rows}
 
 
+# --- start-up ------------------------------------------------------------------------
+
+# How often the poller asks /health while a server starts: the start-up figure
+# is late by up to this much, the same for every candidate.
+POLL_SECONDS = 0.005
+STARTUP_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class StartupCandidate:
+    """A server whose start-up is timed, and the module whose import is timed alone."""
+
+    candidate: Candidate
+    imports: str
+
+
+@contextmanager
+def running_on(core: int | None) -> Iterator[None]:
+    """Keep this process (the poller) on ``core`` for a while; children pin themselves."""
+    if core is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def health_status(port: int) -> int | None:
+    """One ``GET /health`` on a fresh connection: its status, None while nothing answers.
+
+    A raw socket rather than an HTTP client: each try should cost next to
+    nothing, so that polling adds no delay to the moment it records.
+    """
+    request = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    head = b""
+    try:
+        with socket.create_connection(("127.0.0.1", port), 5) as sock:
+            sock.sendall(request.encode())
+            while b"\r\n" not in head and (chunk := sock.recv(4096)):
+                head += chunk
+    except OSError:
+        return None
+    return http_status(head)
+
+
+def time_to_health(server: Server) -> float:
+    """Start ``server`` and poll until /health answers 200; seconds from spawn to that answer."""
+    server.spawn()
+    assert server.process is not None
+    deadline = server.spawned_at + STARTUP_TIMEOUT_SECONDS
+    next_poll = server.spawned_at
+    status = None
+    while server.process.poll() is None and time.perf_counter() < deadline:
+        status = health_status(server.port)
+        if status == 200:
+            return time.perf_counter() - server.spawned_at
+        next_poll += POLL_SECONDS
+        time.sleep(max(0.0, next_poll - time.perf_counter()))
+    server.stop()
+    raise RuntimeError(
+        f"{server.app} never answered 200 on /health (last status {status}):\n"
+        + server.startup_error()
+    )
+
+
+def compile_bytecode(project: Project) -> None:
+    """Write the bytecode of every module a server imports, ahead of the timed start-ups.
+
+    Where ``PYTHONDONTWRITEBYTECODE`` is set (CI, sandboxes) no run writes it,
+    so every start would compile the whole stack again and the figure would
+    measure the compiler; a deployed service has it from its image or its
+    first start. Python still reads bytecode with that variable set, and the
+    servers' environment stays as in every other scenario.
+    """
+    subprocess.run(
+        [str(project.python), "-m", "compileall", "-q", "-j", "0", ".venv/lib", "src", str(APPS)],
+        cwd=project.path,
+        env=child_env({}),
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+
+
+def import_seconds(ctx: Context, c: Candidate, module: str) -> float:
+    """Wall time of ``python -c "import <module>"`` on the server core, with the server's env.
+
+    The share of the start-up that is imports (and, for the service, the
+    module-level app its ``main`` builds), without uvicorn or the first request.
+    """
+    server = Server(c.project, c.app, c.env, ctx.cores)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(c.project.python), "-c", f"import {module}"],
+        cwd=c.project.path,
+        env=server.environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=pinned(ctx.cores.server),
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def startup_candidates(ctx: Context) -> list[StartupCandidate]:
+    d, f = ctx.defaults, ctx.full
+    few = {"BENCH_TOKENS": "100", "APP_FAKE_LLM_DELAY_MS": "0"}
+    redis_skip = None
+    if ctx.redis_url is None:
+        # The Redis toggle on and no Redis is not a configuration anyone deploys.
+        redis_skip = "redis-server is not on PATH (install it to measure this row)"
+    return [
+        StartupCandidate(Candidate("bare FastAPI /health", d, "bare_health:app", few), "fastapi"),
+        StartupCandidate(
+            Candidate(
+                "full stack (defaults)",
+                d,
+                "bench_service:app",
+                {**service_env(ctx, d), **few},
+                target=1.5,
+            ),
+            f"{d.package}.main",
+        ),
+        StartupCandidate(
+            Candidate(
+                "full stack (all toggles)",
+                f,
+                "bench_service:app",
+                {**service_env(ctx, f), **few},
+                skip=redis_skip,
+            ),
+            f"{f.package}.main",
+        ),
+    ]
+
+
+def run_startup(ctx: Context) -> dict[str, Any]:
+    """Time from process start to the first 200 on /health, servers started as everywhere else.
+
+    Start-ups are cheap, so this takes twice the configured repetitions. The
+    poller runs in this process, moved to the load core for the duration.
+    """
+    reps = 2 * ctx.args.reps
+    title = (
+        "Start-up: process start to the first 200 on GET /health, ms"
+        f" (medians of {reps} interleaved start-ups)"
+    )
+    baseline = "bare FastAPI /health"
+    planned = startup_candidates(ctx)
+    by_label = {s.candidate.label: s for s in planned if s.candidate.skip is None}
+    measured: dict[str, list[dict[str, Any]]] = {label: [] for label in by_label}
+
+    def once(label: str) -> dict[str, Any]:
+        s = by_label[label]
+        server = Server(s.candidate.project, s.candidate.app, s.candidate.env, ctx.cores)
+        try:
+            seconds = time_to_health(server)
+            rss = server.kib("VmHWM")
+        finally:
+            server.stop()
+        return {
+            "startup_ms": seconds * 1000,
+            "import_ms": import_seconds(ctx, s.candidate, s.imports) * 1000,
+            "peak_rss_kib": rss,
+        }
+
+    for project in {s.candidate.project.name: s.candidate.project for s in planned}.values():
+        compile_bytecode(project)
+    with running_on(ctx.cores.load):
+        for label in by_label:  # warm-up: page cache, not measured
+            once(label)
+        for rep, label in interleaved(list(by_label), reps):
+            entry = {"rep": rep, **once(label)}
+            measured[label].append(entry)
+            log(
+                f"  startup rep {rep} {label}: {entry['startup_ms']:.0f} ms to the first 200,"
+                f" import {entry['import_ms']:.0f} ms"
+            )
+    return summarise_startup(title, baseline, planned, measured)
+
+
+def summarise_startup(
+    title: str,
+    baseline: str,
+    planned: list[StartupCandidate],
+    measured: dict[str, list[dict[str, Any]]],
+) -> dict[str, Any]:
+    base = median(r["startup_ms"] for r in measured.get(baseline, []))
+    base_import = median(r["import_ms"] for r in measured.get(baseline, []))
+    rows = []
+    for s in planned:
+        c, runs = s.candidate, measured.get(s.candidate.label, [])
+        startup = median(r["startup_ms"] for r in runs)
+        startup_ratio = ratio(startup, base)
+        verdict = "-"
+        if c.skip:
+            verdict = f"skipped: {c.skip}"
+        elif c.target is not None and startup_ratio is not None:
+            verdict = "met" if startup_ratio <= c.target else "MISSED"
+        import_ms = median(r["import_ms"] for r in runs)
+        rows.append(
+            {
+                "label": c.label,
+                "app": c.app,
+                "imports": s.imports,
+                "startup_ms": startup,
+                "ratio": startup_ratio,
+                "import_ms": import_ms,
+                "import_ratio": ratio(import_ms, base_import),
+                "peak_rss_kib": max((r["peak_rss_kib"] for r in runs), default=None),
+                "target": c.target,  # maximum ratio to the baseline's start-up
+                "verdict": verdict,
+                "skip": c.skip,
+                "reps": runs,
+            }
+        )
+    return {
+        "name": "startup",
+        "title": title,
+        "unit": "ms",
+        "baseline": baseline,
+        "poll_ms": POLL_SECONDS * 1000,
+        "rows": rows,
+    }
+
+
+def startup_table(s: dict[str, Any]) -> str:
+    rows = []
+    for r in s["rows"]:
+        if r["skip"]:
+            rows.append([r["label"], "-", "-", "-", "-", "-", "-", r["verdict"]])
+            continue
+        rows.append(
+            [
+                r["label"] + (" (baseline)" if r["label"] == s["baseline"] else ""),
+                fmt(r["startup_ms"], "{:.0f}"),
+                fmt(r["ratio"], "{:.2f}x"),
+                fmt(r["import_ms"], "{:.0f}"),
+                fmt(r["import_ratio"], "{:.2f}x"),
+                fmt(r["peak_rss_kib"] and r["peak_rss_kib"] / 1024, "{:.0f}"),
+                fmt(r["target"], "<= {:.2f}x"),
+                r["verdict"],
+            ]
+        )
+    headers = [
+        "candidate",
+        "start-up ms",
+        "x baseline",
+        "import alone ms",
+        "import x baseline",
+        "peak RSS at first 200 MiB",
+        "target",
+        "verdict",
+    ]
+    note = (
+        '\nimport alone: wall time of `python -c "import <package>.main"` (the module-level'
+        " app included; `import fastapi` for the baseline) on the server core, interpreter"
+        f" start included; /health polled every {s['poll_ms']:g} ms from the load core."
+    )
+    return render_table(headers, rows) + "\n" + note
+
+
 # --- the report ---------------------------------------------------------------------
 
 
@@ -758,6 +1040,9 @@ def report(results: list[dict[str, Any]]) -> str:
         out.append(f"\n### {s['title']}\n")
         if s.get("skip"):
             out.append(f"skipped: {s['skip']}\n")
+            continue
+        if s["name"] == "startup":
+            out.append(startup_table(s))
             continue
         if s["name"] == "sse_memory":
             rows = [
@@ -846,12 +1131,14 @@ def redis_server(cores: Cores) -> Iterator[tuple[str | None, int | None]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 rep of 1.5 s loads")
-    parser.add_argument("--reps", type=int, help="repetitions per candidate (default 5)")
+    parser.add_argument(
+        "--reps", type=int, help="repetitions per candidate (default 5; start-up: twice that)"
+    )
     parser.add_argument("--duration", type=float, help="seconds per measurement (default 5)")
     parser.add_argument(
         "--only",
         action="append",
-        choices=["http", "sse", "sse_memory", "ws"],
+        choices=["http", "sse", "sse_memory", "ws", "startup"],
         help="run only these scenarios (repeatable)",
     )
     parser.add_argument("--no-wrk", action="store_true", help="use the asyncio client for HTTP")
@@ -891,8 +1178,12 @@ def main() -> None:
             redis_port,
         )
         planned = {s.name: s for s in scenarios(ctx)}
-        for name in ("http", "sse", "sse_memory", "ws"):
+        for name in ("http", "sse", "sse_memory", "ws", "startup"):
             if args.only and name not in args.only:
+                continue
+            if name == "startup":
+                log("scenario startup")
+                results.append(run_startup(ctx))
                 continue
             if name == "sse_memory":
                 log("scenario sse_memory")
@@ -919,7 +1210,12 @@ def main() -> None:
         "seconds": round(time.time() - started, 1),
         "command": "uv run python bench/run.py " + " ".join(sys.argv[1:]),
         "template": str(template) if template != ROOT else "this checkout",
-        "settings": {"reps": args.reps, "duration": args.duration, "quick": args.quick},
+        "settings": {
+            "reps": args.reps,
+            "startup_reps": 2 * args.reps,
+            "duration": args.duration,
+            "quick": args.quick,
+        },
         "machine": machine,
         "scenarios": results,
     }
@@ -931,8 +1227,9 @@ def main() -> None:
     print(
         f"{machine['cpus']} cores; server on core {cores.server}, load on core {cores.load};"
         f" HTTP load from {machine['load_generator_http']}; medians of {args.reps} interleaved"
-        f" reps of {args.duration:g} s. Ratios are against the baseline of the same run;"
-        " verdicts judge capacity (the baseline's server CPU per unit / the candidate's)."
+        f" reps of {args.duration:g} s (start-up: {2 * args.reps} start-ups). Ratios are against"
+        " the baseline of the same run; load verdicts judge capacity (the baseline's server CPU"
+        " per unit / the candidate's), start-up verdicts the time to the first 200."
     )
     print(table)
     print(f"\nresults: bench/results/{name}")

@@ -19,6 +19,7 @@ from benchlib import (
     Dechunker,
     SseCounter,
     cpu_ticks_from_stat,
+    http_status,
     interleaved,
     median,
     parse_wrk,
@@ -121,3 +122,12 @@ def test_table_columns_line_up() -> None:
     lines = table.splitlines()
     assert len({len(line) for line in lines}) == 1
     assert lines[0].startswith("| name ")
+
+
+def test_status_is_read_from_a_whole_status_line_only() -> None:
+    assert http_status(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n") == 200
+    assert http_status(b"HTTP/1.0 503 Service Unavailable\r\n") == 503
+    assert http_status(b"HTTP/1.1 204\r\n") == 204
+    assert http_status(b"HTTP/1.1 20") is None  # the rest is still on the wire
+    assert http_status(b"") is None  # closed before answering
+    assert http_status(b"SSH-2.0-OpenSSH\r\n") is None
