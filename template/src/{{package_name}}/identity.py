@@ -45,8 +45,8 @@ class ApiKeyRegistry:
     def __init__(self, entries: Iterable[str], default_tier: Tier = "free") -> None:
         self._keys: dict[str, tuple[bytes, Tier]] = {}
         # Keys already verified, so a returning caller costs one dict lookup
-        # instead of a SHA-256 and a new Identity (about 12 us of a request on
-        # one core, bench/). Only configured keys get in, so it stays as small
+        # instead of a SHA-256 and a new Identity on every request. Only
+        # configured keys get in, so it stays as small
         # as the configuration; an unknown key always takes the hashed path.
         self._identified: dict[str, Identity] = {}
         for entry in entries:

@@ -72,8 +72,8 @@ class FakeLLM:
         """How many tokens the answer has, and a lazy iterator over them.
 
         Lazy because an open stream should hold what a real model's stream
-        holds (its position), not a list of every token to come: with a long
-        script and a large ``max_tokens`` that list was 32 KiB per stream.
+        holds (its position), not a list of every token to come, which grows
+        with ``max_tokens``.
         """
         script_tokens = self.script.tokens
         if script_tokens is not None:

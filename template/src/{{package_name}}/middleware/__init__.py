@@ -1,5 +1,5 @@
 """Pure ASGI middleware, one concern a file.
 
-No ``BaseHTTPMiddleware``: it costs an order of magnitude per request and
-breaks streaming. The order is fixed in ``main.build_middleware``.
+No ``BaseHTTPMiddleware``: it costs far more per request than a pure ASGI
+layer and breaks streaming. The order is fixed in ``main.add_middleware``.
 """

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..api import API_PREFIX
 from ..errors import send_error
 from ..identity import ApiKeyRegistry, Identity
+from ..ratelimit.keys import CALLER, caller_for
 
 
 class AuthenticationError(Exception):
@@ -63,7 +64,7 @@ class ApiKeyAuthenticator:
 
 
 class AuthenticationMiddleware:
-    """Store the caller's ``Identity`` (or None) in ``scope["state"]["identity"]``.
+    """Store the caller's ``Identity`` (or None) and their ``Caller`` in the scope state.
 
     Under ``/api/v1`` a request must authenticate when ``required`` is true,
     except on ``public_paths`` (for instance the token endpoint) and, for
@@ -111,6 +112,7 @@ class AuthenticationMiddleware:
             return
         state = scope.setdefault("state", {})
         state["identity"] = identity
+        state[CALLER] = caller_for(identity, scope)
         state["authentication_required"] = self.required
         await self.app(scope, receive, send)
 

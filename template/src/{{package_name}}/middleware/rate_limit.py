@@ -1,8 +1,7 @@
 """Count every ``/api/v1`` request and WebSocket handshake against the caller's quota.
 
-Runs after authentication, so the quota belongs to the authenticated caller
-(JWT subject, else API key) and the tier comes from their identity; anonymous
-callers are counted per client address at the anonymous tier. Health,
+Runs after authentication, which settles the ``Caller``: the quota belongs to
+the user, else the API key, else the client address (anonymous tier). Health,
 readiness and the docs live outside ``/api/v1`` and are never limited.
 WebSocket messages and GraphQL operations call the same limiter themselves.
 """
@@ -13,14 +12,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..api import API_PREFIX
 from ..errors import send_error
-from ..identity import Identity
-from ..ratelimit.client_address import ClientAddress
-from ..ratelimit.keys import rate_limit_key
+from ..ratelimit.keys import caller_of
 from ..ratelimit.port import RateLimitBackendError, RateLimitDecision, RateLimiter
 from .request_context import add_response_headers
-
-# Where the caller's quota key is left for routes: ``scope["state"][CALLER_KEY]``.
-CALLER_KEY = "rate_limit_key"
 
 
 def rate_limit_headers(decision: RateLimitDecision) -> dict[str, str]:
@@ -40,12 +34,10 @@ class RateLimitMiddleware:
         self,
         app: ASGIApp,
         limiter: RateLimiter,
-        client_address: ClientAddress | None = None,
         self_counting_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.limiter = limiter
-        self.client_address = client_address or ClientAddress()
         # HTTP endpoints that count each operation themselves (GraphQL counts
         # per operation): counting the request here as well would charge twice.
         self.self_counting_paths = self_counting_paths
@@ -58,14 +50,9 @@ class RateLimitMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        state = scope.setdefault("state", {})
-        identity: Identity | None = state.get("identity")
-        key = rate_limit_key(identity, self.client_address(scope))
-        # Routes that cap per caller (open chat sockets) use the same key.
-        state[CALLER_KEY] = key
-        tier = identity.tier if identity is not None else "anonymous"
+        caller = caller_of(scope)
         try:
-            decision = await self.limiter.hit(key, tier)
+            decision = await self.limiter.hit(caller.key, caller.tier)
         except RateLimitBackendError:
             await send_error(
                 scope,

@@ -3,8 +3,7 @@
 The id goes into the ``X-Request-ID`` response header, the log context (so
 every line written while serving the request carries it) and error bodies.
 Both jobs wrap the same ``send`` and run for every request, so they share one
-layer: as two middleware they cost about 9 us more per request on one core
-(``bench/run.py``), most of it the second wrapper around every message sent.
+layer: two middleware would put a second wrapper around every message sent.
 
 For the same reason the middleware further in that only label responses
 (security headers, ``Vary``, quota) do not wrap ``send`` themselves: they hand

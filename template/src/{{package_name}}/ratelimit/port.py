@@ -14,8 +14,8 @@ from ..settings import Tier
 class RateLimitDecision(NamedTuple):
     """The outcome of one check, with what the response headers report.
 
-    A NamedTuple: immutable like a frozen dataclass but cheaper to build
-    (0.39 against 0.66 us, measured), and one is built for every request.
+    A NamedTuple: immutable like a frozen dataclass but cheaper to build, and
+    one is built for every request.
     """
 
     allowed: bool

@@ -9,7 +9,7 @@ burst of N, admits close to 2N in the first period, which is not what
 (this window's count and the previous one's) and weights the previous count by
 how much of it still overlaps the rolling window. It is O(1) in time and memory,
 has no boundary burst, and errs only where the previous window's requests were
-unevenly spread (Cloudflare measured 0.003% of requests decided wrongly).
+unevenly spread, which Cloudflare's analysis of its own traffic found rare.
 
 ``ratelimit/redis.py`` runs the same arithmetic in a Lua script; keep the two in
 step.

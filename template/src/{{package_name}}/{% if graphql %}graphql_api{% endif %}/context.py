@@ -12,9 +12,9 @@ from ..identity import Identity
 from ..lifecycle import Lifecycle
 from ..llm.port import LLM
 from ..middleware.authentication import AuthenticationError, Authenticator
-from ..ratelimit.keys import rate_limit_key
+from ..ratelimit.keys import Caller, caller_for
 from ..ratelimit.port import RateLimitDecision, RateLimiter
-from ..settings import Settings, Tier
+from ..settings import Settings
 
 
 class GraphQLContext(BaseContext):
@@ -37,16 +37,12 @@ class GraphQLContext(BaseContext):
         self.authentication_required: bool = getattr(
             connection.state, "authentication_required", False
         )
-        self.client_ip = connection.client.host if connection.client else None
         self.connection = connection
 
     @property
-    def tier(self) -> Tier:
-        return self.identity.tier if self.identity else "anonymous"
-
-    @property
-    def rate_limit_key(self) -> str:
-        return rate_limit_key(self.identity, self.client_ip)
+    def caller(self) -> Caller:
+        """Counted like every other route; over a WebSocket, once ``connection_init`` settles it."""
+        return caller_for(self.identity, self.connection.scope)
 
     def report_rate_limit(self, decision: RateLimitDecision) -> None:
         """Tell HTTP clients their quota, as the REST endpoints do (no headers on a socket)."""

@@ -36,7 +36,8 @@ class OperationRateLimit(SchemaExtension):
         context = self.execution_context.context
         if isinstance(context, GraphQLContext):
             try:
-                decision = await context.rate_limiter.hit(context.rate_limit_key, context.tier)
+                caller = context.caller
+                decision = await context.rate_limiter.hit(caller.key, caller.tier)
             except Exception as exc:
                 logger.warning("graphql_rate_limit_unavailable", error=type(exc).__name__)
                 raise CodedError(

@@ -7,7 +7,7 @@ single line of JSON (``json`` escapes newlines), so no field needs splitting.
 
 Token frames are built with one format operation instead of a model dump: they
 are the hot path, written once per token of every open stream. The token is
-escaped by the C function behind ``json.dumps`` for strings (half the cost of
+escaped by the C function behind ``json.dumps`` for strings (cheaper than
 calling ``json.dumps`` itself); ASCII-only output keeps any text, even a lone
 surrogate, encodable.
 """

@@ -1,14 +1,10 @@
 """A raw ASGI response that streams one generation as server-sent events.
 
-Why not ``StreamingResponse``, ``fastapi.sse`` or sse-starlette: measured on
-this kind of machine (design notes §5/§6; 100 tokens a stream, 200 concurrent
-streams), ``fastapi.sse`` costs about 4 times the CPU per event of a plain
-``StreamingResponse`` and sse-starlette about 2 times, while a raw ASGI writer
-was cheaper than the plain ``StreamingResponse``. This class, measured against a
-plain ``StreamingResponse`` writing the same frames in the same app (uvicorn,
-200 streams of 100 tokens), used the same CPU per event within the noise of a
-shared machine (0.92 to 1.08 times its throughput) while adding every behaviour
-below. The per-token path here is one
+Why not ``StreamingResponse``, ``fastapi.sse`` or sse-starlette: ``fastapi.sse``
+and sse-starlette cost several times the CPU per event of a plain
+``StreamingResponse``, and a raw ASGI writer costs less than it. This class
+costs no more per event than a plain ``StreamingResponse`` writing the same
+frames, while adding every behaviour below. The per-token path here is one
 ``anext()`` on the model's iterator, one bytes format and one ``send``; all
 the rest (disconnects, shutdown, deadline, keep-alives) happens beside it and
 costs per stream, not per token.
@@ -112,8 +108,8 @@ class TokenEventStream(Response):
         self._last_write = loop.time()
         # The writer gets a task of its own: resuming a task after each token's
         # wait walks its whole await chain, and the request task's chain runs
-        # through every middleware. Measured with paced tokens, writing from the
-        # request task cost about 20% more CPU per event than from a fresh task.
+        # through every middleware, so writing from the request task costs
+        # noticeably more CPU per event than from a fresh task.
         writer = loop.create_task(self._stream(scope, send))
         self._task = writer
         watchers = (

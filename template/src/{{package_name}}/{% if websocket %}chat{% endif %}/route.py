@@ -19,9 +19,8 @@ from fastapi import APIRouter, Path, WebSocket
 from starlette.datastructures import Headers
 
 from ..errors import send_error
-from ..identity import Identity
-from ..middleware.rate_limit import CALLER_KEY
 from ..ratelimit.concurrency import ConcurrencyLimiter
+from ..ratelimit.keys import Caller, caller_of
 from ..ratelimit.port import ConcurrencyLimitExceededError
 from .rooms import ChatRooms
 from .session import ChatDependencies, ChatSession
@@ -69,15 +68,13 @@ async def chat(
             websocket.scope, websocket.send, 503, "shutting_down", "The service is restarting."
         )
         return
-    scope_state = websocket.scope["state"]
-    # The caller as the rate-limit middleware keyed them (user, API key or
-    # proxy-resolved address); chat sockets and SSE streams are capped apart.
-    caller = f"chat:{scope_state[CALLER_KEY]}"
+    caller = caller_of(websocket.scope)
     limiter: ConcurrencyLimiter = state.concurrency_limiter
     async with AsyncExitStack() as held:
         try:
             await held.enter_async_context(
-                limiter.acquire(caller, state.settings.ws_max_connections_per_caller)
+                # Chat sockets and SSE streams are capped apart.
+                limiter.acquire(f"chat:{caller.key}", state.settings.ws_max_connections_per_caller)
             )
         except ConcurrencyLimitExceededError as exc:
             await send_error(
@@ -89,12 +86,10 @@ async def chat(
                 headers={"Retry-After": "1"},
             )
             return
-        await _accept_and_chat(websocket, conversation_id, scope_state.get("identity"))
+        await _accept_and_chat(websocket, conversation_id, caller)
 
 
-async def _accept_and_chat(
-    websocket: WebSocket, conversation_id: str, identity: Identity | None
-) -> None:
+async def _accept_and_chat(websocket: WebSocket, conversation_id: str, caller: Caller) -> None:
     state = websocket.app.state
     # A browser authenticates with the subprotocol pair ["bearer", "<token>"];
     # it drops the connection unless the server selects one of the offered names.
@@ -111,4 +106,4 @@ async def _accept_and_chat(
         lifecycle=state.lifecycle,
     )
     with state.lifecycle.goodbye():
-        await ChatSession(websocket, conversation_id, identity, deps).run()
+        await ChatSession(websocket, conversation_id, caller, deps).run()
