@@ -7,23 +7,42 @@ cross-origin caller. Starlette rebuilds the response headers through
 ``MutableHeaders`` to add that one header, a noticeable share of a request's
 cost; here it is handed as bytes to the request-context middleware, which
 appends it (``add_response_headers``). Requests
-with an ``Origin`` (and preflights) go through Starlette's code unchanged.
+with an ``Origin`` go through Starlette's code; a refused preflight answers
+with the error schema, and its origin is logged so an operator can see which
+page was turned away.
 """
 
 from __future__ import annotations
 
+import structlog
+from starlette.datastructures import Headers
 from starlette.middleware import cors
 from starlette.types import Receive, Scope, Send
 
+from ..errors import error_response
 from .request_context import add_response_headers
+
+logger = structlog.get_logger(__name__)
 
 _VARY_ORIGIN = [(b"vary", b"Origin")]
 
 
 class CORSMiddleware(cors.CORSMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or any(name == b"origin" for name, _ in scope["headers"]):
+        if scope["type"] != "http" or not any(name == b"origin" for name, _ in scope["headers"]):
+            if scope["type"] == "http":
+                add_response_headers(scope, _VARY_ORIGIN)
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if scope["method"] != "OPTIONS" or "access-control-request-method" not in headers:
             await super().__call__(scope, receive, send)
             return
-        add_response_headers(scope, _VARY_ORIGIN)
-        await self.app(scope, receive, send)
+        response = self.preflight_response(request_headers=headers)
+        if response.status_code == 400:
+            reason = bytes(response.body).decode()
+            logger.info("cors_preflight_refused", origin=headers["origin"], reason=reason)
+            response = error_response(
+                scope, 400, "cors_refused", f"{reason}.", headers=dict(self.preflight_headers)
+            )
+        await response(scope, receive, send)

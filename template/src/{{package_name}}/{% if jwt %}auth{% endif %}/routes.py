@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..api.dependencies import IdentityDep
 from ..errors import AppError, error_responses
@@ -52,6 +52,8 @@ class TokenResponse(BaseModel):
 
 class RefreshRequest(BaseModel):
     """The refresh token from the last login or refresh."""
+
+    model_config = ConfigDict(strict=True)
 
     refresh_token: str = Field(
         min_length=1,

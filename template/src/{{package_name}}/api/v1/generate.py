@@ -6,7 +6,7 @@ import time
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import error_responses
 from ...llm.port import LLM, CompletionRequest
@@ -16,6 +16,9 @@ router = APIRouter(tags=["generation"])
 
 class GenerateRequest(BaseModel):
     """A prompt and how to sample the answer; the streaming endpoints take the same body."""
+
+    # JSON types as declared: `true` is not a token count and "5" is not a number.
+    model_config = ConfigDict(strict=True)
 
     prompt: str = Field(
         min_length=1,
