@@ -13,11 +13,12 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
+from starlette.websockets import WebSocket
 
 from .llm.port import LLMError
 
@@ -123,17 +124,29 @@ async def send_error(
     code: str | None = None,
     message: str | None = None,
     headers: Mapping[str, str] | None = None,
+    details: list[dict[str, Any]] | None = None,
 ) -> None:
     """Refuse a request from ASGI middleware: an HTTP error, or a refused WebSocket handshake.
 
     A WebSocket is refused before ``accept()`` with a real HTTP response when the
     server supports the denial-response extension (uvicorn does), else with a
-    close, which the server turns into a 403.
+    close, which the server turns into a 403. Each refused handshake is logged
+    with its reason and origin, which the access line does not carry.
     """
-    response = error_response(scope, status_code, code, message, headers=headers)
+    response = error_response(scope, status_code, code, message, details, headers=headers)
     if scope["type"] == "http":
         await response(scope, _unused_receive, send)
         return
+    origin = next(
+        (value.decode("latin-1") for name, value in scope["headers"] if name == b"origin"), None
+    )
+    logger.info(
+        "websocket_refused",
+        path=scope["path"],
+        status=status_code,
+        code=code or STATUS_CODES.get(status_code, "error"),
+        origin=origin,
+    )
     if "websocket.http.response" in scope.get("extensions", {}):
         await send(
             {
@@ -151,7 +164,9 @@ async def _unused_receive() -> dict[str, Any]:  # pragma: no cover - never await
     return {"type": "http.disconnect"}
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_details(
+    exc: RequestValidationError | WebSocketRequestValidationError,
+) -> list[dict[str, Any]]:
     """Where and what, without echoing the input (it may hold secrets)."""
     return [
         {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
@@ -171,6 +186,19 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
         request.scope,
         422,
         message="The request is invalid; see details.",
+        details=_validation_details(exc),
+    )
+
+
+async def _handle_websocket_validation_error(websocket: WebSocket, exc: Exception) -> None:
+    """A handshake with a malformed path or query is refused like a bad request."""
+    assert isinstance(exc, WebSocketRequestValidationError)
+    await send_error(
+        websocket.scope,
+        websocket.send,
+        422,
+        "validation_error",
+        "The connection request is invalid.",
         details=_validation_details(exc),
     )
 
@@ -202,6 +230,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Route every failure the framework knows about through the error schema."""
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    app.add_exception_handler(WebSocketRequestValidationError, _handle_websocket_validation_error)
     app.add_exception_handler(AppError, _handle_app_error)
     app.add_exception_handler(LLMError, _handle_llm_error)
     app.add_exception_handler(Exception, _handle_unexpected)

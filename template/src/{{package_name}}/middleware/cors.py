@@ -14,6 +14,8 @@ page was turned away.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import structlog
 from starlette.datastructures import Headers
 from starlette.middleware import cors
@@ -25,6 +27,20 @@ from .request_context import add_response_headers
 logger = structlog.get_logger(__name__)
 
 _VARY_ORIGIN = [(b"vary", b"Origin")]
+
+
+def origin_allowed(headers: Headers, allowed_origins: list[str]) -> bool:
+    """Whether a WebSocket handshake may proceed: browsers do not apply CORS to sockets.
+
+    Allows non-browser clients (no Origin), same-origin pages and configured origins.
+    """
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    if origin in allowed_origins or "*" in allowed_origins:
+        return True
+    host = headers.get("host")
+    return host is not None and urlsplit(origin).netloc == host
 
 
 class CORSMiddleware(cors.CORSMiddleware):

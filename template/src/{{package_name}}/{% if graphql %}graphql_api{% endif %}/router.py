@@ -15,7 +15,9 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from ..errors import send_error
 from ..middleware.authentication import AuthenticationError
+from ..middleware.cors import origin_allowed
 from ..settings import Settings
 from . import GRAPHQL_PATH
 from .context import GraphQLContext, authenticate_connection, get_context
@@ -42,12 +44,23 @@ class ServiceGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         context: GraphQLContext = UNSET,
         root_value: None = UNSET,
     ) -> Response | WebSocket:
-        """Answer malformed HTTP requests with the service's JSON error schema.
+        """Answer malformed requests and foreign origins with the service's error schema.
 
         Strawberry refuses them (bad JSON, GET queries, wrong content type) with
         a plain-text body; re-raising as Starlette's exception sends them
         through the app's handlers like any other 4xx.
         """
+        if isinstance(request, WebSocket) and not origin_allowed(
+            request.headers, request.app.state.settings.cors_origins
+        ):
+            await send_error(
+                request.scope,
+                request.send,
+                403,
+                "origin_not_allowed",
+                "This origin may not open GraphQL connections; add it to APP_CORS_ORIGINS.",
+            )
+            return request
         try:
             return await super().run(request, context, root_value)
         except StrawberryHTTPException as exc:

@@ -19,7 +19,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from ..errors import AppError
+
 RejectionReason = Literal["unknown", "reused", "revoked"]
+
+
+class RefreshStoreUnavailableError(AppError):
+    """The store cannot be reached: a retryable 503, never a 500 or a lost session."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "auth_unavailable",
+            "Signing in is temporarily unavailable; try again shortly.",
+            {"Retry-After": "1"},
+        )
 
 
 class RefreshRejectedError(Exception):
@@ -53,7 +67,10 @@ class RefreshStore(Protocol):
     """Where refresh tokens and revoked families live."""
 
     async def add(self, token: str, subject: str, ttl_seconds: int) -> None:
-        """Remember a new, unspent token of ``family_of(token)`` for ``subject``."""
+        """Remember a new, unspent token of ``family_of(token)`` for ``subject``.
+
+        Raise ``RefreshStoreUnavailableError`` when the store cannot be reached.
+        """
         ...
 
     async def spend(self, token: str, ttl_seconds: int) -> str:
@@ -61,7 +78,8 @@ class RefreshStore(Protocol):
 
         Raise ``RefreshRejectedError``: "unknown" (never issued or expired),
         "revoked" (its family was revoked), or "reused" (already spent; this
-        call revokes the family for ``ttl_seconds``).
+        call revokes the family for ``ttl_seconds``); ``RefreshStoreUnavailableError``
+        when the store cannot be reached.
         """
         ...
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, WebSocket
-from starlette.datastructures import Headers
 
 from ..errors import send_error
+from ..middleware.cors import origin_allowed
 from ..ratelimit.concurrency import ConcurrencyLimiter
 from ..ratelimit.keys import Caller, caller_of
 from ..ratelimit.port import ConcurrencyLimitExceededError
@@ -28,17 +27,6 @@ from .session import ChatDependencies, ChatSession
 router = APIRouter(tags=["chat"])
 
 BEARER_SUBPROTOCOL = "bearer"
-
-
-def origin_allowed(headers: Headers, allowed_origins: list[str]) -> bool:
-    """Allow non-browser clients (no Origin), same-origin pages and configured origins."""
-    origin = headers.get("origin")
-    if origin is None:
-        return True
-    if origin in allowed_origins or "*" in allowed_origins:
-        return True
-    host = headers.get("host")
-    return host is not None and urlsplit(origin).netloc == host
 
 
 @router.websocket("/ws/chat/{conversation_id}")
