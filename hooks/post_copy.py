@@ -8,6 +8,8 @@ idempotent, so running it again changes nothing:
   so they never reach ``.copier-answers.yml``; ``.env`` is git-ignored.
 * A git repository with a first commit, because ``copier update`` needs a
   committed, clean project to merge template changes into.
+* A warning when the template was given as a relative path: Copier records it
+  as typed, and ``copier update`` run from the project cannot find it later.
 """
 
 from __future__ import annotations
@@ -75,8 +77,30 @@ def make_first_commit(project: Path) -> None:
     )
 
 
+def warn_about_a_relative_source(project: Path) -> None:
+    """Tell the owner now, not at their first update, that the source will not resolve."""
+    answers = project / ".copier-answers.yml"
+    if not answers.is_file():
+        return
+    for line in answers.read_text().splitlines():
+        if line.startswith("_src_path:"):
+            source = line.partition(":")[2].strip().strip("'\"")
+            break
+    else:
+        return
+    remote = "://" in source or source.startswith(("git@", "gh:", "gl:"))
+    if not remote and not Path(source).expanduser().is_absolute():
+        print(
+            f"Warning: the template was given as the relative path {source!r}, which "
+            "`copier update` will look for relative to this project and not find. "
+            "Generate again from an absolute path or a URL.",
+            file=sys.stderr,
+        )
+
+
 def main() -> int:
     project = Path.cwd()
+    warn_about_a_relative_source(project)
     write_env_file(project)
     make_first_commit(project)
     return 0

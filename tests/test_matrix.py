@@ -1,7 +1,12 @@
 """Every combination of the toggles renders, lints, type-checks and passes its own tests.
 
-Each combination gets its own environment, built from its own pyproject.toml:
-a shared superset environment would hide a dependency a combination forgot.
+Each combination gets its own environment, synced exactly from its own lock
+file: a shared superset environment would hide a dependency a combination
+forgot. The environment lives at one path per xdist worker, and ``uv sync``
+removes whatever the worker's previous combination installed that this one
+does not declare; at a fixed path, mypy's cache of the third-party packages
+and their compiled bytecode stay valid from one combination to the next
+(mypy treats a package at another path as another package).
 Every stage's time is recorded on the test's report; ``tests/stage_report.py``
 prints them per combination at the end of the run.
 """
@@ -52,10 +57,10 @@ def test_combination_passes_every_check(
     project = render(template_repo, tmp_path / "service", **combination)
     stages["render"] = time.perf_counter() - started
     env = clean_environment()
-    # One mypy cache per worker: third-party analysis is reused between
-    # combinations, while each worker writes only its own cache.
-    cache_root = tmp_path_factory.getbasetemp().parent / f"mypy-cache-{worker_id}"
-    env["MYPY_CACHE_DIR"] = str(cache_root)
+    # Per worker, so that no two processes ever write the same environment or cache.
+    shared = tmp_path_factory.getbasetemp().parent
+    env["UV_PROJECT_ENVIRONMENT"] = str(shared / f"venv-{worker_id}")
+    env["MYPY_CACHE_DIR"] = str(shared / f"mypy-cache-{worker_id}")
     # uv's default link mode (hardlinks from its cache where the file system
     # allows) is much faster than "copy"; nothing in the checks writes into
     # the installed packages.

@@ -19,13 +19,16 @@ def register_auth_commands(cli: typer.Typer, load_settings: Callable[[], Setting
     @cli.command("hash-password")
     def hash_password_command(
         password: Annotated[
-            str,
-            typer.Option(
-                prompt=True, hide_input=True, confirmation_prompt=True, help="Read from a prompt."
-            ),
-        ],
+            str | None,
+            typer.Option(help="The password; asked for (twice, hidden) when omitted."),
+        ] = None,
     ) -> None:
-        """Print an argon2 hash for an APP_AUTH_USERS entry."""
+        """Print an argon2 hash for an APP_AUTH_USERS entry.
+
+        The prompts go to stderr, so ``HASH=$(... hash-password)`` captures the hash alone.
+        """
+        if password is None:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
         typer.echo(hash_password(password))
 
     @cli.command("mint-token")

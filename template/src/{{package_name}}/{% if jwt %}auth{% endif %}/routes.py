@@ -98,7 +98,7 @@ async def _count_login(limiter: MemoryRateLimiter, key: str) -> None:
     "/token",
     summary="Log in with a username and password",
     responses={
-        **error_responses(401, 422, 429, 501),
+        **error_responses(401, 422, 429, 501, 503),
         200: {
             "content": {
                 "application/json": {
@@ -137,7 +137,7 @@ async def issue_token(
 @router.post(
     "/refresh",
     summary="Trade a refresh token for new tokens",
-    responses=error_responses(401, 422, 501),
+    responses=error_responses(401, 422, 429, 501, 503),
 )
 async def refresh_token(body: RefreshRequest, auth: AuthDep) -> TokenResponse:
     """Spend the refresh token and get a new pair; reusing a spent one revokes its session."""
