@@ -129,6 +129,31 @@ def expected_cost(item: pytest.Item) -> int:
     return 25 if item.get_closest_marker("slow") is not None else 0
 
 
+def worker_environment(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, str]:
+    """The tool environment for generated projects checked on this xdist worker.
+
+    One environment directory and one mypy cache per worker, reused by every
+    project the worker checks in turn: ``uv sync`` makes the environment
+    exactly what each project's lock file says (it removes what the previous
+    project installed and this one does not declare), so a forgotten
+    dependency still fails; at a fixed path, mypy's cache of the third-party
+    packages and their compiled bytecode stay valid from one project to the
+    next (mypy treats a package at another path as another package). Per
+    worker, so no two processes ever write the same environment or cache.
+    """
+    shared = tmp_path_factory.getbasetemp().parent
+    env = clean_environment()
+    env["UV_PROJECT_ENVIRONMENT"] = str(shared / f"venv-{worker_id}")
+    env["MYPY_CACHE_DIR"] = str(shared / f"mypy-cache-{worker_id}")
+    return env
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """One worker more than cores: generated suites spend part of their time waiting
+    on sockets, timers and subprocesses, and a spare worker fills those gaps."""
+    return (os.cpu_count() or 1) + 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Start the longest tests first, so a parallel run does not end on one of them alone."""
     items.sort(key=expected_cost, reverse=True)

@@ -2,11 +2,7 @@
 
 Each combination gets its own environment, synced exactly from its own lock
 file: a shared superset environment would hide a dependency a combination
-forgot. The environment lives at one path per xdist worker, and ``uv sync``
-removes whatever the worker's previous combination installed that this one
-does not declare; at a fixed path, mypy's cache of the third-party packages
-and their compiled bytecode stay valid from one combination to the next
-(mypy treats a package at another path as another package).
+forgot. ``conftest.worker_environment`` says where it lives and why.
 Every stage's time is recorded on the test's report; ``tests/stage_report.py``
 prints them per combination at the end of the run.
 """
@@ -20,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import all_combinations, clean_environment, combination_id, render
+from .conftest import all_combinations, combination_id, render, worker_environment
 from .stage_report import STAGE_PROPERTY
 
 COMBINATIONS = all_combinations()
@@ -56,11 +52,7 @@ def test_combination_passes_every_check(
     started = time.perf_counter()
     project = render(template_repo, tmp_path / "service", **combination)
     stages["render"] = time.perf_counter() - started
-    env = clean_environment()
-    # Per worker, so that no two processes ever write the same environment or cache.
-    shared = tmp_path_factory.getbasetemp().parent
-    env["UV_PROJECT_ENVIRONMENT"] = str(shared / f"venv-{worker_id}")
-    env["MYPY_CACHE_DIR"] = str(shared / f"mypy-cache-{worker_id}")
+    env = worker_environment(tmp_path_factory, worker_id)
     # uv's default link mode (hardlinks from its cache where the file system
     # allows) is much faster than "copy"; nothing in the checks writes into
     # the installed packages.

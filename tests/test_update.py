@@ -21,7 +21,7 @@ import copier
 import pytest
 import yaml
 
-from .conftest import QUESTIONS, ROOT, TOGGLES, clean_environment, git, snapshot_template
+from .conftest import QUESTIONS, ROOT, TOGGLES, git, snapshot_template, worker_environment
 from .test_matrix import run_step
 
 IDENTITY = {
@@ -185,11 +185,9 @@ def assert_answers_hold_no_secret(project: Path, secrets: list[str]) -> None:
 class Toolchain:
     """The generated project's own checks, run with uv as its README says."""
 
-    def __init__(self, project: Path, cache: Path) -> None:
+    def __init__(self, project: Path, env: dict[str, str]) -> None:
         self.project = project
-        self.env = clean_environment()
-        self.env["MYPY_CACHE_DIR"] = str(cache)
-        self.env.update(IDENTITY)
+        self.env = {**env, **IDENTITY}
 
     def run(self, name: str, *command: str) -> None:
         run_step(name, list(command), self.project, self.env)
@@ -216,9 +214,9 @@ class Toolchain:
 def toolchain(
     tmp_path_factory: pytest.TempPathFactory, worker_id: str
 ) -> Callable[[Path], Toolchain]:
-    """One mypy cache per worker, shared with the matrix: third-party analysis is reused."""
-    cache = tmp_path_factory.getbasetemp().parent / f"mypy-cache-{worker_id}"
-    return lambda project: Toolchain(project, cache)
+    """The worker's environment and mypy cache, shared with the matrix."""
+    env = worker_environment(tmp_path_factory, worker_id)
+    return lambda project: Toolchain(project, env)
 
 
 WIDGETS_ROUTE = '''\

@@ -4,9 +4,10 @@ Argon2 is deliberately slow and memory-hard (each check holds about 64 MiB
 with pwdlib's recommended parameters), so checks run in worker threads, at most
 ``max_concurrent`` at once: a burst of logins waits its turn briefly, then gets
 a retryable 503, instead of taking the process's memory and every other
-request's latency with it. An unknown username is checked against a dummy
-hash with the same parameters, so it costs the same time as a wrong password
-and response times do not reveal which usernames exist.
+request's latency with it. An unknown username's password is checked against
+a configured user's hash (the dummy below when there are none), so it costs
+what a wrong password costs with the parameters actually in use, and response
+times do not reveal which usernames exist; it can never log anyone in.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class UserDirectory:
     ) -> None:
         self.users = dict(users)
         self.hasher = hasher or password_hasher()
+        self._stand_in = next((user.password_hash for user in self.users.values()), DUMMY_HASH)
         self.wait_seconds = wait_seconds
         self._checks = anyio.CapacityLimiter(max_concurrent)
 
@@ -71,7 +73,7 @@ class UserDirectory:
     async def authenticate(self, username: str, password: str) -> UserTier | None:
         """The user's tier when the password is right, else None."""
         user = self.users.get(username)
-        stored = DUMMY_HASH if user is None else user.password_hash
+        stored = self._stand_in if user is None else user.password_hash
         try:
             with anyio.fail_after(self.wait_seconds):
                 await self._checks.acquire()
