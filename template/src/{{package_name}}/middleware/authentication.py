@@ -18,6 +18,7 @@ from ..api import API_PREFIX
 from ..errors import send_error
 from ..identity import ApiKeyRegistry, Identity
 from ..ratelimit.keys import CALLER, caller_for
+from ..ratelimit.port import RateLimiter
 
 
 class AuthenticationError(Exception):
@@ -73,6 +74,11 @@ class AuthenticationMiddleware:
     ``connection_init``), because browsers cannot set headers on a WebSocket.
     Those endpoints read ``authentication_required`` from the scope state and
     enforce it themselves.
+
+    Invalid credentials are counted per client address on ``failure_limiter``:
+    past its quota they are answered 429 instead of 401, so guessing keys or
+    tokens from one address is slowed to the quota. Valid credentials from
+    that address keep working.
     """
 
     def __init__(
@@ -82,8 +88,10 @@ class AuthenticationMiddleware:
         required: bool,
         public_paths: frozenset[str] = frozenset(),
         in_protocol_websocket_paths: frozenset[str] = frozenset(),
+        failure_limiter: RateLimiter | None = None,
     ) -> None:
         self.app = app
+        self.failure_limiter = failure_limiter
         self.authenticators = tuple(authenticators)
         self.required = required
         self.public_paths = public_paths
@@ -104,7 +112,7 @@ class AuthenticationMiddleware:
             # A public path (logging in, refreshing) ignores stale credentials:
             # a client that sends its expired token everywhere can still refresh it.
             if scope["path"] not in self.public_paths:
-                await _refuse(scope, send, str(exc))
+                await self._refuse_invalid(scope, send, str(exc))
                 return
             identity = None
         if identity is None and self.required and not self._exempt(scope):
@@ -115,6 +123,22 @@ class AuthenticationMiddleware:
         state[CALLER] = caller_for(identity, scope)
         state["authentication_required"] = self.required
         await self.app(scope, receive, send)
+
+    async def _refuse_invalid(self, scope: Scope, send: Send, message: str) -> None:
+        if self.failure_limiter is not None:
+            failures = await self.failure_limiter.hit(caller_for(None, scope).key, "anonymous")
+            if not failures.allowed:
+                await send_error(
+                    scope,
+                    send,
+                    429,
+                    "too_many_failed_credentials",
+                    "Too many invalid credentials from this address; "
+                    f"retry in {failures.retry_after} s.",
+                    headers={"Retry-After": str(failures.retry_after)},
+                )
+                return
+        await _refuse(scope, send, message)
 
     def _exempt(self, scope: Scope) -> bool:
         path: str = scope["path"]
