@@ -133,6 +133,7 @@ async def send_error(
     close, which the server turns into a 403. Each refused handshake is logged
     with its reason and origin, which the access line does not carry.
     """
+    code = code or STATUS_CODES.get(status_code, "error")
     response = error_response(scope, status_code, code, message, details, headers=headers)
     if scope["type"] == "http":
         await response(scope, _unused_receive, send)
@@ -144,7 +145,7 @@ async def send_error(
         "websocket_refused",
         path=scope["path"],
         status=status_code,
-        code=code or STATUS_CODES.get(status_code, "error"),
+        code=code,
         origin=origin,
     )
     if "websocket.http.response" in scope.get("extensions", {}):

@@ -45,15 +45,22 @@ def origin_allowed(headers: Headers, allowed_origins: list[str]) -> bool:
 
 class CORSMiddleware(cors.CORSMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not any(name == b"origin" for name, _ in scope["headers"]):
-            if scope["type"] == "http":
-                add_response_headers(scope, _VARY_ORIGIN)
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        if scope["method"] != "OPTIONS" or "access-control-request-method" not in headers:
+        raw = scope["headers"]
+        if not any(name == b"origin" for name, _ in raw):
+            add_response_headers(scope, _VARY_ORIGIN)
+            await self.app(scope, receive, send)
+        elif scope["method"] == "OPTIONS" and any(
+            name == b"access-control-request-method" for name, _ in raw
+        ):
+            await self._preflight(scope, receive, send)
+        else:
             await super().__call__(scope, receive, send)
-            return
+
+    async def _preflight(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
         response = self.preflight_response(request_headers=headers)
         if response.status_code == 400:
             reason = bytes(response.body).decode()
