@@ -20,11 +20,19 @@ from typing import Any
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from bench_common import PACKAGE, CompletionRequest, bench_llm, sse_done_frame, sse_token_frame
+from bench_common import (
+    PACKAGE,
+    SETTINGS,
+    CompletionRequest,
+    bench_llm,
+    sse_done_frame,
+    sse_token_frame,
+)
 
 _generate = importlib.import_module(f"{PACKAGE}.api.v1.generate")
 GenerateRequest: Any = _generate.GenerateRequest
 GenerateResponse: Any = _generate.GenerateResponse
+UsageReport: Any = _generate.UsageReport
 
 llm = bench_llm()
 app = FastAPI()
@@ -33,13 +41,14 @@ app = FastAPI()
 @app.post("/api/v1/generate")
 async def generate(body: GenerateRequest) -> GenerateResponse:
     started = time.perf_counter()
-    completion = await llm.complete(body.to_completion_request())
+    completion = await llm.complete(body.to_completion_request(SETTINGS))
     return GenerateResponse(
         text=completion.text,
-        tokens=completion.tokens,
+        tokens=completion.usage.completion_tokens,
         finish_reason=completion.finish_reason,
         model=completion.model,
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        usage=UsageReport.of(completion.usage),
     )
 
 
@@ -49,11 +58,14 @@ async def stream(body: GenerateRequest) -> StreamingResponse:
         started = time.perf_counter()
         index = 0
         reason = "stop"
-        async for delta in llm.stream(body.to_completion_request()):
+        usage = None
+        async for delta in llm.stream(body.to_completion_request(SETTINGS)):
             yield sse_token_frame(index, delta.text)
             index += 1
             reason = delta.finish_reason or reason
-        yield sse_done_frame(index, round((time.perf_counter() - started) * 1000, 3), reason)
+            usage = delta.usage or usage
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        yield sse_done_frame(index, duration_ms, reason, usage)
 
     return StreamingResponse(frames(), media_type="text/event-stream")
 
@@ -66,7 +78,8 @@ async def chat(websocket: WebSocket, conversation_id: str) -> None:
             message = json.loads(await websocket.receive_text())
             await websocket.send_text('{"type": "start"}')
             tokens = 0
-            async for delta in llm.stream(CompletionRequest(prompt=message.get("content", ""))):
+            request = CompletionRequest.from_prompt(message.get("content", ""))
+            async for delta in llm.stream(request):
                 await websocket.send_text(json.dumps({"type": "token", "content": delta.text}))
                 tokens += 1
             await websocket.send_text(json.dumps({"type": "end", "tokens": tokens}))

@@ -22,6 +22,15 @@ _fake = importlib.import_module(f"{PACKAGE}.llm.fake")
 _port = importlib.import_module(f"{PACKAGE}.llm.port")
 
 CompletionRequest: Any = _port.CompletionRequest
+SETTINGS: Any = importlib.import_module(f"{PACKAGE}.settings").Settings(_env_file=None)
+
+
+def usage_payload(usage: Any) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
 
 
 def bench_llm() -> Any:
@@ -37,10 +46,15 @@ def sse_token_frame(index: int, text: str) -> bytes:
     return f"id: {index}\ndata: {data}\n\n".encode()
 
 
-def sse_done_frame(total: int, duration_ms: float, finish_reason: str) -> bytes:
+def sse_done_frame(total: int, duration_ms: float, finish_reason: str, usage: Any) -> bytes:
     """The closing event in the service's wire format."""
     data = json.dumps(
-        {"total_tokens": total, "duration_ms": duration_ms, "finish_reason": finish_reason},
+        {
+            "total_tokens": total,
+            "duration_ms": duration_ms,
+            "finish_reason": finish_reason,
+            "usage": usage_payload(usage) if usage else None,
+        },
         separators=(",", ":"),
     )
     return f"event: done\ndata: {data}\n\n".encode()

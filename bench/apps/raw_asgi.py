@@ -9,7 +9,13 @@ import json
 import time
 from typing import Any
 
-from bench_common import CompletionRequest, bench_llm, sse_done_frame, sse_token_frame
+from bench_common import (
+    CompletionRequest,
+    bench_llm,
+    sse_done_frame,
+    sse_token_frame,
+    usage_payload,
+)
 
 llm = bench_llm()
 
@@ -35,11 +41,8 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     body = json.loads(await _read_body(receive))
-    request = CompletionRequest(
-        prompt=body["prompt"],
-        max_tokens=body.get("max_tokens", 256),
-        temperature=body.get("temperature", 0.7),
-        model=body.get("model"),
+    request = CompletionRequest.from_prompt(
+        body["prompt"], max_tokens=body.get("max_tokens", 256), model=body.get("model")
     )
     if scope["path"] == "/api/v1/stream/generate":
         await send(
@@ -52,6 +55,7 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
         started = time.perf_counter()
         index = 0
         reason = "stop"
+        usage = None
         async for delta in llm.stream(request):
             await send(
                 {
@@ -62,7 +66,9 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
             )
             index += 1
             reason = delta.finish_reason or reason
-        done = sse_done_frame(index, round((time.perf_counter() - started) * 1000, 3), reason)
+            usage = delta.usage or usage
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        done = sse_done_frame(index, duration_ms, reason, usage)
         await send({"type": "http.response.body", "body": done})
         return
     started = time.perf_counter()
@@ -70,10 +76,11 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     payload = json.dumps(
         {
             "text": completion.text,
-            "tokens": completion.tokens,
+            "tokens": completion.usage.completion_tokens,
             "finish_reason": completion.finish_reason,
             "model": completion.model,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "usage": usage_payload(completion.usage),
         }
     ).encode()
     await send(

@@ -12,16 +12,45 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 FinishReason = Literal["stop", "length", "cancelled", "error"]
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One turn of a conversation: the system prompt, the user, or the model's reply."""
+
+    role: Role
+    content: str
 
 
 @dataclass(frozen=True, slots=True)
 class CompletionRequest:
-    """What to generate; mirrors the public request body."""
+    """What to generate: a conversation and how to sample the next assistant turn."""
 
-    prompt: str
+    messages: tuple[Message, ...]
     max_tokens: int = 256
     temperature: float = 0.7
+    stop: tuple[str, ...] = ()
     model: str | None = None
+
+    @classmethod
+    def from_prompt(
+        cls, prompt: str, *, max_tokens: int = 256, model: str | None = None
+    ) -> CompletionRequest:
+        """A conversation of one user message, the shorthand every endpoint accepts."""
+        return cls(messages=(Message("user", prompt),), max_tokens=max_tokens, model=model)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What a generation cost, in the model's own tokens."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +58,22 @@ class Completion:
     """A finished, non-streamed generation."""
 
     text: str
-    tokens: int
     finish_reason: FinishReason
     model: str
+    usage: Usage
 
 
 @dataclass(frozen=True, slots=True)
 class TokenDelta:
-    """One piece of a streamed generation; ``finish_reason`` is set on the last one."""
+    """One piece of a streamed generation.
+
+    The last piece carries ``finish_reason``, and ``usage`` when the model
+    reports it (the fake always does; an upstream may not).
+    """
 
     text: str
     finish_reason: FinishReason | None = None
+    usage: Usage | None = None
 
 
 class LLM(Protocol):
@@ -48,6 +82,11 @@ class LLM(Protocol):
     @property
     def name(self) -> str:
         """Provider name, reported by readiness and in responses."""
+        ...
+
+    @property
+    def model(self) -> str:
+        """The model that answers requests naming none; listed by ``GET /v1/models``."""
         ...
 
     async def complete(self, request: CompletionRequest) -> Completion:

@@ -12,7 +12,7 @@ from typing import Annotated
 import strawberry
 from pydantic import BaseModel, ValidationError
 
-from ..api.v1.generate import GenerateRequest, GenerateResponse
+from ..api.v1.generate import GenerateRequest, GenerateResponse, UsageReport
 from .errors import validation_failed
 
 
@@ -26,7 +26,7 @@ def _default(model: type[BaseModel], name: str) -> object:
 
 @strawberry.input(description=GenerateRequest.__doc__)
 class GenerateInput:
-    prompt: str = strawberry.field(description=_describe(GenerateRequest, "prompt"))
+    prompt: str = strawberry.field(description="The user's prompt.")
     max_tokens: int = strawberry.field(
         default=_default(GenerateRequest, "max_tokens"),
         description=_describe(GenerateRequest, "max_tokens"),
@@ -52,6 +52,13 @@ class GenerateInput:
             raise validation_failed(exc) from None
 
 
+@strawberry.type(description=UsageReport.__doc__)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
 @strawberry.type(description=GenerateResponse.__doc__)
 class Generation:
     text: str = strawberry.field(description=_describe(GenerateResponse, "text"))
@@ -59,10 +66,12 @@ class Generation:
     finish_reason: str = strawberry.field(description=_describe(GenerateResponse, "finish_reason"))
     model: str = strawberry.field(description=_describe(GenerateResponse, "model"))
     duration_ms: float = strawberry.field(description=_describe(GenerateResponse, "duration_ms"))
+    usage: Usage = strawberry.field(description=_describe(GenerateResponse, "usage"))
 
     @classmethod
     def from_response(cls, response: GenerateResponse) -> Generation:
-        return cls(**response.model_dump())
+        fields = response.model_dump(exclude={"usage"})
+        return cls(**fields, usage=Usage(**response.usage.model_dump()))
 
 
 @strawberry.type(description="One generated token, in order.")

@@ -16,10 +16,48 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, Protocol
+
+from ..llm.port import FinishReason, Usage
 
 KEEPALIVE = b": keep-alive\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSummary:
+    """How a stream ended, for its last frame."""
+
+    total_tokens: int
+    duration_ms: float
+    finish_reason: FinishReason
+    usage: Usage | None
+
+
+class EventFormat(Protocol):
+    """How one kind of client wants a token stream framed.
+
+    The writer (``response.TokenEventStream``) owns the timing, limits and
+    cancellation; a format only turns tokens and endings into bytes, so the
+    service's own events and OpenAI's chunks share every behaviour.
+    """
+
+    def opening(self) -> bytes:
+        """Written before the first token (empty for none)."""
+        ...
+
+    def token(self, index: int, text: str) -> bytes:
+        """One token's frame; the hot path."""
+        ...
+
+    def done(self, summary: StreamSummary) -> bytes:
+        """The frames that end a complete stream."""
+        ...
+
+    def error(self, payload: dict[str, Any], retry_ms: int | None = None) -> bytes:
+        """A failure after the start; ``payload`` is the service's error schema."""
+        ...
 
 
 def token_frame(index: int, text: str) -> bytes:
@@ -36,3 +74,38 @@ def event_frame(event: str, data: Mapping[str, Any], retry_ms: int | None = None
     payload = json.dumps(data, separators=(",", ":"))
     retry = f"retry: {retry_ms}\n" if retry_ms is not None else ""
     return f"{retry}event: {event}\ndata: {payload}\n\n".encode()
+
+
+def usage_payload(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+class ServiceEvents:
+    """The service's own format: unnamed token events, then ``done`` or ``error``."""
+
+    def opening(self) -> bytes:
+        return b""
+
+    def token(self, index: int, text: str) -> bytes:
+        return token_frame(index, text)
+
+    def done(self, summary: StreamSummary) -> bytes:
+        return event_frame(
+            "done",
+            {
+                "total_tokens": summary.total_tokens,
+                "duration_ms": summary.duration_ms,
+                "finish_reason": summary.finish_reason,
+                "usage": usage_payload(summary.usage) if summary.usage else None,
+            },
+        )
+
+    def error(self, payload: dict[str, Any], retry_ms: int | None = None) -> bytes:
+        return event_frame("error", payload, retry_ms)
+
+
+SERVICE_EVENTS = ServiceEvents()

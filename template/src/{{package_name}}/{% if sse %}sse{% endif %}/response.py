@@ -42,8 +42,8 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from ..errors import error_payload
-from ..llm.port import FinishReason, LLMError, TokenDelta
-from .frames import KEEPALIVE, event_frame, token_frame
+from ..llm.port import FinishReason, LLMError, TokenDelta, Usage
+from .frames import KEEPALIVE, SERVICE_EVENTS, EventFormat, StreamSummary
 
 logger = structlog.get_logger(__name__)
 
@@ -67,7 +67,8 @@ class TokenEventStream(Response):
     """Write ``first`` and the rest of ``tokens`` as SSE, then ``done`` or ``error``.
 
     ``cleanup`` is closed when the stream ends however it ends: it closes the
-    model's iterator and releases the caller's concurrency slot.
+    model's iterator and releases the caller's concurrency slot. ``events``
+    frames the stream for its kind of client.
     """
 
     media_type = "text/event-stream"
@@ -82,6 +83,7 @@ class TokenEventStream(Response):
         limits: StreamLimits,
         started: float,
         deadline: float,
+        events: EventFormat = SERVICE_EVENTS,
     ) -> None:
         self.status_code = 200
         self.background = None
@@ -93,6 +95,7 @@ class TokenEventStream(Response):
         self._limits = limits
         self._started = started
         self._deadline = deadline
+        self._events = events
         self._stop: StopReason | None = None
         self._task: asyncio.Task[object] | None = None
         self._send: Send | None = None
@@ -135,16 +138,23 @@ class TokenEventStream(Response):
     async def _stream(self, scope: Scope, send: Send) -> None:
         index = 0
         reason: FinishReason = "stop"
+        usage: Usage | None = None
         interrupted = False
+        events = self._events
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            opening = events.opening()
+            if opening:
+                await self._write(opening)
             delta = self._first
             if delta is not None:
-                await self._write(token_frame(0, delta.text))
+                await self._write(events.token(0, delta.text))
                 index = 1
                 reason = delta.finish_reason or reason
+                usage = delta.usage
                 # The hot loop: _write() inlined, one await on the model, one on send.
                 loop = self._loop
+                token_frame = events.token
                 async for delta in self._tokens:
                     if self._keepalive is not None:
                         await asyncio.wait((self._keepalive,))
@@ -164,6 +174,7 @@ class TokenEventStream(Response):
                     index += 1
                     if delta.finish_reason is not None:
                         reason = delta.finish_reason
+                        usage = delta.usage
         except asyncio.CancelledError:
             if not self._interrupted_by_us():
                 raise
@@ -175,20 +186,15 @@ class TokenEventStream(Response):
             raise
         except LLMError as exc:
             logger.warning("stream_upstream_error", error=type(exc).__name__, tokens=index)
-            final = event_frame(
-                "error", error_payload(scope, exc.status_code, exc.code, exc.public_message)
+            final = events.error(
+                error_payload(scope, exc.status_code, exc.code, exc.public_message)
             )
         except Exception:
             logger.exception("stream_failed", tokens=index)
-            final = event_frame(
-                "error", error_payload(scope, 500, "internal_error", "The stream failed.")
-            )
+            final = events.error(error_payload(scope, 500, "internal_error", "The stream failed."))
         else:
             duration_ms = round((time.perf_counter() - self._started) * 1000, 3)
-            final = event_frame(
-                "done",
-                {"total_tokens": index, "duration_ms": duration_ms, "finish_reason": reason},
-            )
+            final = events.done(StreamSummary(index, duration_ms, reason, usage))
         self._stop = "finished"
         if interrupted:
             # The writer may have been stopped waiting on a client that reads no
@@ -218,10 +224,10 @@ class TokenEventStream(Response):
             logger.info("stream_goodbye", reason="shutdown")
             message = "The server is shutting down; reconnect to continue."
             payload = error_payload(scope, 503, SHUTDOWN_CODE, message)
-            return event_frame("error", payload, retry_ms=self._limits.retry_ms)
+            return self._events.error(payload, retry_ms=self._limits.retry_ms)
         seconds = self._limits.max_duration_seconds
         message = f"The stream reached its maximum duration of {seconds:g} seconds."
-        return event_frame("error", error_payload(scope, 504, MAX_DURATION_CODE, message))
+        return self._events.error(error_payload(scope, 504, MAX_DURATION_CODE, message))
 
     async def _write(self, frame: bytes) -> None:
         if self._keepalive is not None:

@@ -216,7 +216,7 @@ class ChatSession:
             return
         if not await self._within_rate_limit():
             return
-        request = CompletionRequest(prompt=frame.content, max_tokens=frame.max_tokens)
+        request = CompletionRequest.from_prompt(frame.content, max_tokens=frame.max_tokens)
         self.reply = asyncio.create_task(self._stream_reply(request))
 
     async def _within_rate_limit(self) -> bool:
