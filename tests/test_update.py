@@ -273,8 +273,8 @@ def make_owner_edits(project: Path, tools: Toolchain) -> None:
     main = package / "main.py"
     edit(
         main,
-        "CAPABILITY_ROUTERS: list[APIRouter] = [\n",
-        "CAPABILITY_ROUTERS: list[APIRouter] = [\n    widgets.router,\n",
+        "CAPABILITY_ROUTERS: list[Mount] = [\n",
+        "CAPABILITY_ROUTERS: list[Mount] = [\n    Mount(API_PREFIX, widgets.router),\n",
     )
     # Added at the top of the import block; ruff's isort puts it where it belongs.
     edit(

@@ -7,7 +7,7 @@ upstream or our own bug. Stack traces go to the log, never to the client.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -44,6 +44,11 @@ STATUS_CODES: dict[int, str] = {
     503: "service_unavailable",
     504: "upstream_timeout",
 }
+
+
+# Reshapes the error schema for clients that expect another one (OpenAI's
+# clients under /v1): the status and the error-schema payload in, both out.
+ErrorShape = Callable[[int, dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
 class ErrorBody(BaseModel):
@@ -109,12 +114,27 @@ def error_response(
     details: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    """An error-schema JSON response, usable from handlers and from raw ASGI middleware."""
-    return JSONResponse(
-        error_payload(scope, status_code, code, message, details),
-        status_code=status_code,
-        headers=headers,
-    )
+    """An error-schema JSON response, usable from handlers and from raw ASGI middleware.
+
+    Under a path prefix listed in ``app.state.error_shapes`` the body (and
+    possibly the status) takes that prefix's shape instead.
+    """
+    payload = error_payload(scope, status_code, code, message, details)
+    shape = error_shape_for(scope)
+    if shape is not None:
+        status_code, payload = shape(status_code, payload)
+    return JSONResponse(payload, status_code=status_code, headers=headers)
+
+
+def error_shape_for(scope: Scope) -> ErrorShape | None:
+    """The error shape registered for this request's path prefix, if any."""
+    state = getattr(scope.get("app"), "state", None)
+    shapes: Mapping[str, ErrorShape] = getattr(state, "error_shapes", {})
+    path: str = scope.get("path", "")
+    for prefix, shape in shapes.items():
+        if path.startswith(prefix):
+            return shape
+    return None
 
 
 async def send_error(

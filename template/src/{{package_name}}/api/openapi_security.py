@@ -22,9 +22,9 @@ def document_authentication(
     app: FastAPI,
     schemes: Sequence[SecurityBase],
     public_paths: Collection[str],
-    prefix: str = API_PREFIX,
+    prefixes: tuple[str, ...] = (API_PREFIX,),
 ) -> None:
-    """Mark every operation under ``prefix`` (but ``public_paths``) as needing a scheme."""
+    """Mark every operation under ``prefixes`` (but ``public_paths``) as needing a scheme."""
     build_schema = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -42,7 +42,7 @@ def document_authentication(
                 {scheme.scheme_name: []} for scheme in schemes
             ]
             for path, operations in schema.get("paths", {}).items():
-                if path.startswith(prefix) and path not in public_paths:
+                if path.startswith(prefixes) and path not in public_paths:
                     for operation in operations.values():
                         operation["security"] = requirement
         return schema

@@ -49,17 +49,32 @@ def header_value(headers: Headers, name: bytes) -> str | None:
 
 
 class ApiKeyAuthenticator:
-    """``X-API-Key`` against the keys configured in ``APP_API_KEYS``."""
+    """``X-API-Key``, or ``Authorization: Bearer <key>``, against ``APP_API_KEYS``.
 
-    def __init__(self, registry: ApiKeyRegistry) -> None:
+    The bearer form is how OpenAI's clients send their key. With no keys
+    configured a bearer token is not this authenticator's business. When
+    ``bearer_may_be_jwt``, a bearer that is not a configured key is left to the
+    JWT authenticator after this one; otherwise it is an invalid key.
+    """
+
+    def __init__(self, registry: ApiKeyRegistry, *, bearer_may_be_jwt: bool = False) -> None:
         self.registry = registry
+        self.bearer_may_be_jwt = bearer_may_be_jwt
 
     async def authenticate(self, headers: Headers, scope: Scope) -> Identity | None:
         presented = header_value(headers, b"x-api-key")
-        if presented is None:
+        if presented is not None:
+            identity = self.registry.identify(presented)
+            if identity is None:
+                raise AuthenticationError("The API key is not valid.")
+            return identity
+        if not self.registry:
             return None
-        identity = self.registry.identify(presented)
-        if identity is None:
+        authorization = header_value(headers, b"authorization")
+        if authorization is None or authorization[:7].lower() != "bearer ":
+            return None
+        identity = self.registry.identify(authorization[7:].strip())
+        if identity is None and not self.bearer_may_be_jwt:
             raise AuthenticationError("The API key is not valid.")
         return identity
 
@@ -67,7 +82,8 @@ class ApiKeyAuthenticator:
 class AuthenticationMiddleware:
     """Store the caller's ``Identity`` (or None) and their ``Caller`` in the scope state.
 
-    Under ``/api/v1`` a request must authenticate when ``required`` is true,
+    Under the guarded prefixes (``/api/v1``, and ``/v1`` for OpenAI's clients)
+    a request must authenticate when ``required`` is true,
     except on ``public_paths`` (for instance the token endpoint) and, for
     WebSocket handshakes only, on ``in_protocol_websocket_paths``: endpoints
     whose protocol carries credentials after the handshake (GraphQL's
@@ -86,11 +102,13 @@ class AuthenticationMiddleware:
         app: ASGIApp,
         authenticators: Sequence[Authenticator],
         required: bool,
+        guarded_prefixes: tuple[str, ...] = (API_PREFIX,),
         public_paths: frozenset[str] = frozenset(),
         in_protocol_websocket_paths: frozenset[str] = frozenset(),
         failure_limiter: RateLimiter | None = None,
     ) -> None:
         self.app = app
+        self.guarded_prefixes = guarded_prefixes
         self.failure_limiter = failure_limiter
         self.authenticators = tuple(authenticators)
         self.required = required
@@ -98,7 +116,9 @@ class AuthenticationMiddleware:
         self.in_protocol_websocket_paths = in_protocol_websocket_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or not scope["path"].startswith(API_PREFIX):
+        if scope["type"] not in ("http", "websocket") or not scope["path"].startswith(
+            self.guarded_prefixes
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

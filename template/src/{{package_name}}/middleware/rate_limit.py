@@ -1,8 +1,9 @@
-"""Count every ``/api/v1`` request and WebSocket handshake against the caller's quota.
+"""Count every API request and WebSocket handshake against the caller's quota.
 
 Runs after authentication, which settles the ``Caller``: the quota belongs to
-the user, else the API key, else the client address (anonymous tier). Health,
-readiness and the docs live outside ``/api/v1`` and are never limited.
+the user, else the API key, else the client address (anonymous tier). Only
+paths under the guarded prefixes (``/api/v1``, and ``/v1`` for OpenAI's
+clients) count: health, readiness and the docs are never limited.
 WebSocket messages and GraphQL operations call the same limiter themselves.
 """
 
@@ -34,10 +35,12 @@ class RateLimitMiddleware:
         self,
         app: ASGIApp,
         limiter: RateLimiter,
+        guarded_prefixes: tuple[str, ...] = (API_PREFIX,),
         self_counting_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.limiter = limiter
+        self.guarded_prefixes = guarded_prefixes
         # HTTP endpoints that count each operation themselves (GraphQL counts
         # per operation): counting the request here as well would charge twice.
         self.self_counting_paths = self_counting_paths
@@ -45,7 +48,7 @@ class RateLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] not in ("http", "websocket")
-            or not scope["path"].startswith(API_PREFIX)
+            or not scope["path"].startswith(self.guarded_prefixes)
             or (scope["type"] == "http" and scope["path"] in self.self_counting_paths)
         ):
             await self.app(scope, receive, send)

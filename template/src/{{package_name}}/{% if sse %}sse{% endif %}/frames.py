@@ -55,8 +55,8 @@ class EventFormat(Protocol):
         """The frames that end a complete stream."""
         ...
 
-    def error(self, payload: dict[str, Any], retry_ms: int | None = None) -> bytes:
-        """A failure after the start; ``payload`` is the service's error schema."""
+    def error(self, status: int, payload: dict[str, Any], retry_ms: int | None = None) -> bytes:
+        """A failure after the start: its HTTP-like status and the service's error schema."""
         ...
 
 
@@ -104,7 +104,7 @@ class ServiceEvents:
             },
         )
 
-    def error(self, payload: dict[str, Any], retry_ms: int | None = None) -> bytes:
+    def error(self, status: int, payload: dict[str, Any], retry_ms: int | None = None) -> bytes:
         return event_frame("error", payload, retry_ms)
 
 

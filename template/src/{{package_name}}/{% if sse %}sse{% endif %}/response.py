@@ -148,14 +148,20 @@ class TokenEventStream(Response):
                 await self._write(opening)
             delta = self._first
             if delta is not None:
-                await self._write(events.token(0, delta.text))
-                index = 1
+                if delta.text:
+                    await self._write(events.token(0, delta.text))
+                    index = 1
                 reason = delta.finish_reason or reason
                 usage = delta.usage
                 # The hot loop: _write() inlined, one await on the model, one on send.
                 loop = self._loop
                 token_frame = events.token
                 async for delta in self._tokens:
+                    if delta.finish_reason is not None:
+                        reason = delta.finish_reason
+                        usage = delta.usage
+                        if not delta.text:
+                            continue  # an upstream's empty closing chunk
                     if self._keepalive is not None:
                         await asyncio.wait((self._keepalive,))
                     self._writing = True
@@ -172,9 +178,6 @@ class TokenEventStream(Response):
                     self._writing = False
                     self._last_write = loop.time()
                     index += 1
-                    if delta.finish_reason is not None:
-                        reason = delta.finish_reason
-                        usage = delta.usage
         except asyncio.CancelledError:
             if not self._interrupted_by_us():
                 raise
@@ -187,11 +190,14 @@ class TokenEventStream(Response):
         except LLMError as exc:
             logger.warning("stream_upstream_error", error=type(exc).__name__, tokens=index)
             final = events.error(
-                error_payload(scope, exc.status_code, exc.code, exc.public_message)
+                exc.status_code,
+                error_payload(scope, exc.status_code, exc.code, exc.public_message),
             )
         except Exception:
             logger.exception("stream_failed", tokens=index)
-            final = events.error(error_payload(scope, 500, "internal_error", "The stream failed."))
+            final = events.error(
+                500, error_payload(scope, 500, "internal_error", "The stream failed.")
+            )
         else:
             duration_ms = round((time.perf_counter() - self._started) * 1000, 3)
             final = events.done(StreamSummary(index, duration_ms, reason, usage))
@@ -224,10 +230,10 @@ class TokenEventStream(Response):
             logger.info("stream_goodbye", reason="shutdown")
             message = "The server is shutting down; reconnect to continue."
             payload = error_payload(scope, 503, SHUTDOWN_CODE, message)
-            return self._events.error(payload, retry_ms=self._limits.retry_ms)
+            return self._events.error(503, payload, retry_ms=self._limits.retry_ms)
         seconds = self._limits.max_duration_seconds
         message = f"The stream reached its maximum duration of {seconds:g} seconds."
-        return self._events.error(error_payload(scope, 504, MAX_DURATION_CODE, message))
+        return self._events.error(504, error_payload(scope, 504, MAX_DURATION_CODE, message))
 
     async def _write(self, frame: bytes) -> None:
         if self._keepalive is not None:

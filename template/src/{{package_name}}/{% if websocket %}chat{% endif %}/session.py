@@ -271,8 +271,9 @@ class ChatSession:
         stream = self.deps.llm.stream(request)
         try:
             async for delta in stream:
-                rooms.publish(self.conversation_id, frames.token(delta.text, sent))
-                sent += 1
+                if delta.text:
+                    rooms.publish(self.conversation_id, frames.token(delta.text, sent))
+                    sent += 1
                 if delta.finish_reason is not None:
                     reason = delta.finish_reason
         except asyncio.CancelledError:
