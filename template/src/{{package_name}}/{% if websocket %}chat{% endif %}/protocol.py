@@ -1,9 +1,10 @@
 """The chat wire protocol: JSON text frames, one object per frame, tagged by ``type``.
 
 Client frames: ``message`` (ask for a reply), ``cancel`` (stop the reply being
-streamed), ``ping`` (answered with ``pong``) and ``pong`` (the answer to the
-server's heartbeat ``ping``). Server frames: ``start``, ``token``, ``end``,
-``pong``, ``ping`` and ``error``. Replies carry a ``reply_id`` so that clients
+streamed), ``history`` (ask for the conversation so far), ``ping`` (answered
+with ``pong``) and ``pong`` (the answer to the server's heartbeat ``ping``).
+Server frames: ``start``, ``token``, ``end``, ``history``, ``pong``, ``ping``
+and ``error``. Replies carry a ``reply_id`` so that clients
 sharing a conversation can tell concurrent replies apart.
 """
 
@@ -29,6 +30,7 @@ ErrorCode = Literal[
     "upstream_error",
     "upstream_unavailable",
     "upstream_timeout",
+    "history_unavailable",
 ]
 
 
@@ -69,10 +71,17 @@ class CancelReply(_Frame):
     type: Literal["cancel"] = "cancel"
 
 
+class HistoryRequest(_Frame):
+    """Ask for the conversation so far; answered to this connection only."""
+
+    type: Literal["history"] = "history"
+
+
 ClientFrame = Annotated[
-    UserMessage | ClientPing | ClientPong | CancelReply, Field(discriminator="type")
+    UserMessage | ClientPing | ClientPong | CancelReply | HistoryRequest,
+    Field(discriminator="type"),
 ]
-CLIENT_TYPES = frozenset({"message", "ping", "pong", "cancel"})
+CLIENT_TYPES = frozenset({"message", "ping", "pong", "cancel", "history"})
 _client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 # Validation errors that mean "not an object with a known type" rather than a bad message.
 _NOT_A_CLIENT_FRAME = frozenset({"dict_type", "union_tag_not_found", "union_tag_invalid"})
@@ -145,6 +154,22 @@ class ReplyEnd(_Frame):
     duration_ms: float = Field(description="Time from start to end.", examples=[812.5])
 
 
+class HistoryEntry(_Frame):
+    """One remembered turn; a reply says how it ended (``cancelled``: kept as far as it got)."""
+
+    role: Literal["user", "assistant"]
+    content: str
+    finish_reason: Literal["stop", "length", "cancelled", "error"] | None = None
+
+
+class HistoryFrame(_Frame):
+    """The conversation so far, oldest first, within the configured bounds."""
+
+    type: Literal["history"] = "history"
+    conversation_id: str = Field(examples=["support-42"])
+    messages: list[HistoryEntry]
+
+
 class ServerPing(_Frame):
     """Heartbeat: answer with ``{"type": "pong"}`` (any frame will do) or be closed."""
 
@@ -171,7 +196,9 @@ class ErrorFrame(_Frame):
     )
 
 
-ServerFrame = ReplyStart | ReplyToken | ReplyEnd | ServerPing | ServerPong | ErrorFrame
+ServerFrame = (
+    ReplyStart | ReplyToken | ReplyEnd | HistoryFrame | ServerPing | ServerPong | ErrorFrame
+)
 
 
 def encode(frame: ServerFrame) -> str:

@@ -7,6 +7,10 @@ here the browser ``Origin`` is checked, because CORS does not protect
 WebSockets and a foreign page could otherwise open a socket with the user's
 cookies (cross-site WebSocket hijacking), and the caller's open sockets are
 capped, because each holds memory and timers for as long as it stays open.
+A conversation belongs to the caller that opened it first: another caller is
+refused with 403 ``conversation_forbidden`` (a 403 rather than a 404: ids are
+chosen by clients, so the useful answer is "pick another id", and it reveals
+only that an id is taken, never what was said in it).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ..middleware.cors import origin_allowed
 from ..ratelimit.concurrency import ConcurrencyLimiter
 from ..ratelimit.keys import Caller, caller_of
 from ..ratelimit.port import ConcurrencyLimitExceededError
+from .history import ConversationStore, ConversationUnavailableError
 from .rooms import ChatRooms
 from .session import ChatDependencies, ChatSession
 
@@ -57,6 +62,28 @@ async def chat(
         )
         return
     caller = caller_of(websocket.scope)
+    conversations: ConversationStore = state.chat_conversations
+    try:
+        owned = await conversations.claim(conversation_id, caller.key)
+    except ConversationUnavailableError:
+        await send_error(
+            websocket.scope,
+            websocket.send,
+            503,
+            "chat_unavailable",
+            "Conversations are unavailable; try again shortly.",
+            headers={"Retry-After": "1"},
+        )
+        return
+    if not owned:
+        await send_error(
+            websocket.scope,
+            websocket.send,
+            403,
+            "conversation_forbidden",
+            "This conversation belongs to another caller; use another conversation id.",
+        )
+        return
     limiter: ConcurrencyLimiter = state.concurrency_limiter
     async with AsyncExitStack() as held:
         try:
@@ -92,6 +119,7 @@ async def _accept_and_chat(websocket: WebSocket, conversation_id: str, caller: C
         rooms=rooms,
         rate_limiter=state.rate_limiter,
         lifecycle=state.lifecycle,
+        conversations=state.chat_conversations,
     )
     with state.lifecycle.goodbye():
         await ChatSession(websocket, conversation_id, caller, deps).run()

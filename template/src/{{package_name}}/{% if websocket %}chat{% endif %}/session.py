@@ -13,6 +13,10 @@ Decisions a client can rely on:
 - Bad frames get an ``error`` frame and the connection stays usable; more than
   ``ws_abuse_threshold`` bad or rate-limited frames in a minute close it (1008).
 - Every ``message`` counts against the caller's rate limit.
+- The model sees the conversation's history (``history.py``): each user
+  message is remembered when it arrives, each reply when it ends, however it
+  ends. ``history`` returns it to the asking connection. Without the store
+  (Redis away) replies go on without history, and ``history`` gets an error.
 - Heartbeat: a ``ping`` every interval; no frame at all from the client within
   the peer timeout after it closes the connection (1011). No ``message`` or
   ``cancel`` for the idle timeout, while no reply streams, closes it (1000).
@@ -36,6 +40,7 @@ from starlette.websockets import WebSocket
 from ..errors import error_payload
 from ..lifecycle import Lifecycle
 from ..llm.port import LLM, CompletionRequest, FinishReason, LLMError, TokenDelta
+from ..llm.port import Message as ModelMessage
 from ..ratelimit.keys import Caller
 from ..ratelimit.port import RateLimitBackendError, RateLimiter
 from ..settings import Settings
@@ -46,6 +51,7 @@ from .connection import (
     CLOSE_SERVICE_RESTART,
     ChatConnection,
 )
+from .history import ConversationStore, ConversationUnavailableError, Turn
 from .protocol import (
     PING,
     PONG,
@@ -55,6 +61,9 @@ from .protocol import (
     ClientPing,
     ErrorCode,
     ErrorFrame,
+    HistoryEntry,
+    HistoryFrame,
+    HistoryRequest,
     ReplyFrames,
     UserMessage,
     encode,
@@ -77,6 +86,7 @@ class ChatDependencies:
     rooms: ChatRooms
     rate_limiter: RateLimiter
     lifecycle: Lifecycle
+    conversations: ConversationStore
 
 
 class ChatSession:
@@ -208,6 +218,8 @@ class ChatSession:
         elif isinstance(frame, UserMessage):
             self.last_activity = time.monotonic()
             await self._on_user_message(frame)
+        elif isinstance(frame, HistoryRequest):
+            await self._send_history()
         # ClientPong only proves liveness, which receiving it already recorded.
 
     async def _on_user_message(self, frame: UserMessage) -> None:
@@ -216,8 +228,42 @@ class ChatSession:
             return
         if not await self._within_rate_limit():
             return
-        request = CompletionRequest.from_prompt(frame.content, max_tokens=frame.max_tokens)
+        history = await self._remembered()
+        request = CompletionRequest(
+            messages=(
+                *(turn.to_message() for turn in history),
+                ModelMessage("user", frame.content),
+            ),
+            max_tokens=frame.max_tokens,
+        )
+        await self._remember(Turn("user", frame.content))
         self.reply = asyncio.create_task(self._stream_reply(request))
+
+    async def _remembered(self) -> list[Turn]:
+        try:
+            return await self.deps.conversations.turns(self.conversation_id)
+        except ConversationUnavailableError as exc:
+            logger.warning("chat_history_unavailable", detail=str(exc))
+            return []
+
+    async def _remember(self, turn: Turn) -> None:
+        try:
+            await self.deps.conversations.append(self.conversation_id, turn)
+        except ConversationUnavailableError as exc:
+            logger.warning("chat_history_unavailable", detail=str(exc))
+
+    async def _send_history(self) -> None:
+        try:
+            turns = await self.deps.conversations.turns(self.conversation_id)
+        except ConversationUnavailableError:
+            self._send_error("history_unavailable", "The history is unavailable; try again.")
+            return
+        entries = [
+            HistoryEntry(role=turn.role, content=turn.content, finish_reason=turn.finish_reason)
+            for turn in turns
+        ]
+        frame = HistoryFrame(conversation_id=self.conversation_id, messages=entries)
+        self.connection.offer(encode(frame))
 
     async def _within_rate_limit(self) -> bool:
         try:
@@ -266,6 +312,7 @@ class ChatSession:
         started = time.perf_counter()
         sent = 0
         reason: FinishReason = "stop"
+        parts: list[str] = []
         frames = ReplyFrames(reply_id, self.conversation_id)
         rooms.publish(self.conversation_id, frames.start())
         stream = self.deps.llm.stream(request)
@@ -273,6 +320,7 @@ class ChatSession:
             async for delta in stream:
                 if delta.text:
                     rooms.publish(self.conversation_id, frames.token(delta.text, sent))
+                    parts.append(delta.text)
                     sent += 1
                 if delta.finish_reason is not None:
                     reason = delta.finish_reason
@@ -288,6 +336,10 @@ class ChatSession:
             # iterator that is not a generator is not closed by the exception
             # passing through it, nor by an error raised in this loop.
             await _close_stream(stream)
+            # Remembered before ``end`` goes out: a client may send its next
+            # message on ``end``, and that turn must see this reply.
+            if parts or reason != "error":
+                await self._remember(Turn("assistant", "".join(parts), reason))
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             rooms.publish(self.conversation_id, frames.end(reason, sent, duration_ms))
 
