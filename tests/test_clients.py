@@ -17,15 +17,20 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.error import URLError
 
 import pytest
 
-from .conftest import render, worker_environment
+from .conftest import clean_environment, render
 
 NODE_CLIENTS = Path(__file__).parent / "node"
 API_KEY = "node-client-key"
+# Screenshots of the demo page, kept after the run (git-ignored).
+ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def require(*programs: str) -> None:
@@ -34,6 +39,14 @@ def require(*programs: str) -> None:
         reason = f"{', '.join(missing)} not installed"
         if os.environ.get("REQUIRE_NODE") == "1":
             pytest.fail(f"{reason}, and REQUIRE_NODE=1", pytrace=False)
+        pytest.skip(reason)
+
+
+def require_browser() -> None:
+    if not Path(CHROMIUM).exists():
+        reason = f"Chromium not installed at {CHROMIUM}"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason}, and REQUIRE_BROWSER=1", pytrace=False)
         pytest.skip(reason)
 
 
@@ -57,24 +70,30 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def service_url(
-    template_repo: Path,
-    tmp_path: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    worker_id: str,
-) -> Iterator[str]:
-    """A service rendered with the defaults, started with `serve` and an API key."""
-    project = render(template_repo, tmp_path / "service")
-    env = worker_environment(tmp_path_factory, worker_id)
+def render_and_sync(
+    template: Path, destination: Path, **answers: bool
+) -> tuple[Path, dict[str, str]]:
+    """A rendered service in its own environment (not a worker's shared one: these
+    tests start it more than once, and other tests on the worker re-sync theirs)."""
+    project = render(template, destination, **answers)
+    env = clean_environment()
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
     subprocess.run(["uv", "sync", "--quiet"], cwd=project, env=env, check=True, timeout=600)
-    port = free_port()
-    env = {**env, "APP_API_KEYS": f'["{API_KEY}"]', "APP_FAKE_LLM_DELAY_MS": "1"}
-    process = subprocess.Popen(
-        ["uv", "run", "--no-sync", "my-service", "serve", "--port", str(port)],
-        cwd=project,
-        env=env,
-    )
+    return project, env
+
+
+@pytest.fixture(scope="module")
+def rendered_defaults(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, str]]:
+    """A service rendered with the defaults."""
+    return render_and_sync(template_repo, tmp_path_factory.mktemp("defaults") / "service")
+
+
+@contextmanager
+def running(command: list[str], project: Path, env: dict[str, str], port: int) -> Iterator[str]:
+    """Start ``command`` in the project; yield its URL once /health answers; stop it."""
+    process = subprocess.Popen(command, cwd=project, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -94,17 +113,27 @@ def service_url(
         process.wait(timeout=30)
 
 
-@pytest.mark.slow
-def test_the_official_openai_javascript_client(node_packages: Path, service_url: str) -> None:
+def run_node(script: str, *args: str) -> dict[str, Any]:
     result = subprocess.run(
-        ["node", "openai_client.mjs", f"{service_url}/v1", API_KEY],
-        cwd=node_packages,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        ["node", script, *args], cwd=NODE_CLIENTS, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("node-clients")
+def test_the_official_openai_javascript_client(
+    node_packages: Path, rendered_defaults: tuple[Path, dict[str, str]]
+) -> None:
+    """Against `serve` itself, as a user runs it."""
+    project, env = rendered_defaults
+    port = free_port()
+    env = {**env, "APP_API_KEYS": f'["{API_KEY}"]', "APP_FAKE_LLM_DELAY_MS": "1"}
+    command = ["uv", "run", "--no-sync", "my-service", "serve", "--port", str(port)]
+    with running(command, project, env, port) as url:
+        report = run_node("openai_client.mjs", f"{url}/v1", API_KEY)
     assert report["ids"] == 1
     assert report["firstRole"] == "assistant"
     assert report["content"]
@@ -118,3 +147,120 @@ def test_the_official_openai_javascript_client(node_packages: Path, service_url:
     assert report["wholeContent"] == report["content"]
     assert report["badRequest"] == {"isBadRequest": True, "status": 400, "param": "n"}
     assert report["unauthorized"] == {"isAuthentication": True, "status": 401}
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("node-clients")
+def test_the_ai_sdk_chat_transport(
+    node_packages: Path, rendered_defaults: tuple[Path, dict[str, str]]
+) -> None:
+    """The `ai` package's DefaultChatTransport and readUIMessageStream, unchanged."""
+    project, env = rendered_defaults
+    port = free_port()
+    helper = str(NODE_CLIENTS / "fake_service.py")
+    command = ["uv", "run", "--no-sync", "python", helper, "my_service", str(port), API_KEY]
+    with running(command, project, env, port) as url:
+        report = run_node("ai_sdk_client.mjs", url, API_KEY)
+
+    assert report["role"] == "assistant"
+    assert report["text"] == "Hello from the fake"
+    assert report["snapshots"] > 1, "the SDK should see the message grow token by token"
+    assert report["metadata"] == {
+        "usage": {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6}
+    }
+    assert report["error"] == {
+        "isError": True,
+        "message": "The language model is unavailable; try again later.",
+    }
+    counters = report["afterAbort"]
+    assert counters["active_streams"] == 0
+    assert counters["streams_closed_early"] == 2  # the failed answer and the aborted one
+    assert counters["tokens_produced"] < 5000 + 5
+    assert report["refused"] == "unauthorized"
+
+
+def redis_url_for(tmp_path: Path) -> Iterator[str]:
+    """A redis-server of this test's own, for the combinations with `redis`."""
+    if shutil.which("redis-server") is None:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail("redis-server not installed, and REQUIRE_REDIS=1", pytrace=False)
+        pytest.skip("redis-server not installed")
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(params=["defaults", "every-toggle"])
+def demo_service(
+    request: pytest.FixtureRequest,
+    template_repo: Path,
+    tmp_path: Path,
+    rendered_defaults: tuple[Path, dict[str, str]],
+) -> Iterator[tuple[str, str, Path]]:
+    """(name, URL, project) of a running demo service: defaults, or every toggle on."""
+    if request.param == "defaults":
+        project, env = rendered_defaults
+        redis: Iterator[str] | None = None
+    else:
+        toggles = {name: True for name in ("sse", "websocket", "graphql", "redis", "jwt")}
+        project, env = render_and_sync(template_repo, tmp_path / "service", **toggles)
+        redis = redis_url_for(tmp_path)
+        env = {**env, "APP_REDIS_URL": next(redis)}
+    port = free_port()
+    helper = str(NODE_CLIENTS / "fake_service.py")
+    command = ["uv", "run", "--no-sync", "python", helper, "my_service", str(port), API_KEY]
+    try:
+        with running(command, project, env, port) as url:
+            yield request.param, url, project
+    finally:
+        if redis is not None:
+            redis.close()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("node-clients")
+def test_the_demo_page_in_chromium(
+    node_packages: Path, demo_service: tuple[str, str, Path]
+) -> None:
+    """Each transport the page offers: tokens paint one by one, cancel stops, turns remember."""
+    require_browser()
+    name, url, project = demo_service
+    screenshots = ARTIFACTS / f"demo-page-{name}"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    report = run_node("demo_page.mjs", url, API_KEY, str(screenshots / "demo.png"))
+
+    assert report["errors"] == []
+    assert report["loggedIn"] is True  # both renderings have `jwt`: the login form is used
+    has_websocket = (project / "src" / "my_service" / "chat").is_dir()
+    expected = ["sse", "websocket"] if has_websocket else ["sse"]
+    assert sorted(report["transports"]) == expected
+    for transport, seen in report["transports"].items():
+        first, second, cancelled = seen["first"], seen["second"], seen["cancelled"]
+        assert first["text"] == "[user] first question ", transport
+        assert first["state"] == "stop", transport
+        assert first["paints"] > 1, f"{transport}: tokens should paint one by one"
+        assert int(first["ttft"]) >= 0
+        assert second["text"] == (
+            "[user] first question [assistant] [user] first question [user] second question "
+        ), transport
+        assert cancelled["state"] == "cancelled", transport
+        assert 2 <= cancelled["tokens"] < 2000, transport
+    assert report["counters"]["active_streams"] == 0
+    for transport in expected:
+        assert (screenshots / f"demo-{transport}.png").stat().st_size > 0

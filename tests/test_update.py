@@ -97,8 +97,8 @@ def add_setting_and_release_line(tree: Path) -> None:
     )
     edit(
         core(tree, "main.py.jinja"),
-        "# Routers of the optional capabilities",
-        'TEMPLATE_RELEASE = "0.2.0"\n\n# Routers of the optional capabilities',
+        "# The capabilities' routers.",
+        'TEMPLATE_RELEASE = "0.2.0"\n\n# The capabilities\' routers.',
     )
     readme = tree / "README.md.jinja"
     readme.write_text(f"{readme.read_text()}\n{RELEASE_NOTE}\n")

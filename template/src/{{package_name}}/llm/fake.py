@@ -43,7 +43,8 @@ class FakeScript:
     """What the fake does for the next calls; tests change it freely.
 
     ``tokens``: exact tokens to produce (default: derived from the conversation).
-    ``echo_conversation``: answer with one token per message, ``"[role] content "``.
+    ``echo_conversation``: answer with the conversation, ``"[role] content "`` per
+    message, one token per word.
     ``fail_after``: raise ``error`` after producing this many tokens.
     ``fail_before_first``: raise ``error`` before the first token.
     """
@@ -137,8 +138,12 @@ class FakeLLM:
         if script.tokens is not None:
             count, tokens = len(script.tokens), iter(script.tokens)
         elif script.echo_conversation:
-            count = len(request.messages)
-            tokens = (f"[{message.role}] {message.content} " for message in request.messages)
+            words = [
+                word
+                for message in request.messages
+                for word in (f"[{message.role}]", *message.content.split())
+            ]
+            count, tokens = len(words), (word + " " for word in words)
         else:
             seed = _conversation_seed(request.messages)
             start = seed % len(_VOCABULARY)

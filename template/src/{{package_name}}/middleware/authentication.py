@@ -48,10 +48,32 @@ def header_value(headers: Headers, name: bytes) -> str | None:
     return None
 
 
-class ApiKeyAuthenticator:
-    """``X-API-Key``, or ``Authorization: Bearer <key>``, against ``APP_API_KEYS``.
+# Browsers cannot set headers on a WebSocket: they offer this subprotocol
+# followed by the credential, ``new WebSocket(url, ["bearer", credential])``.
+BEARER_SUBPROTOCOL = "bearer"
 
-    The bearer form is how OpenAI's clients send their key. With no keys
+
+def bearer_credential(headers: Headers, scope: Scope) -> str | None:
+    """``Authorization: Bearer <value>``, or a WebSocket's ``["bearer", value]`` subprotocols."""
+    authorization = header_value(headers, b"authorization")
+    if authorization is not None:
+        if authorization[:7].lower() != "bearer ":
+            return None
+        return authorization[7:].strip() or None
+    if scope["type"] == "websocket":
+        offered = header_value(headers, b"sec-websocket-protocol")
+        if offered is not None:
+            names = [name.strip() for name in offered.split(",")]
+            if BEARER_SUBPROTOCOL in names[:-1]:
+                return names[names.index(BEARER_SUBPROTOCOL) + 1] or None
+    return None
+
+
+class ApiKeyAuthenticator:
+    """``X-API-Key``, or a bearer credential, against ``APP_API_KEYS``.
+
+    The bearer form is how OpenAI's clients send their key, and how a browser
+    sends one on a WebSocket (the subprotocol pair ``["bearer", key]``). With no keys
     configured a bearer token is not this authenticator's business. When
     ``bearer_may_be_jwt``, a bearer that is not a configured key is left to the
     JWT authenticator after this one; otherwise it is an invalid key.
@@ -70,10 +92,10 @@ class ApiKeyAuthenticator:
             return identity
         if not self.registry:
             return None
-        authorization = header_value(headers, b"authorization")
-        if authorization is None or authorization[:7].lower() != "bearer ":
+        presented = bearer_credential(headers, scope)
+        if presented is None:
             return None
-        identity = self.registry.identify(authorization[7:].strip())
+        identity = self.registry.identify(presented)
         if identity is None and not self.bearer_may_be_jwt:
             raise AuthenticationError("The API key is not valid.")
         return identity

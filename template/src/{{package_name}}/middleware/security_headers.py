@@ -1,6 +1,8 @@
-"""Defensive response headers, with a relaxed policy only where the docs UI needs it."""
+"""Defensive response headers; HTML pages (the docs UI, the demo page) get their own CSP."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -32,17 +34,22 @@ class SecurityHeadersMiddleware:
     ``add_response_headers``), which must therefore sit outside this one.
     """
 
-    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, hsts: bool = False, page_policies: Mapping[str, str] | None = None
+    ) -> None:
+        """``page_policies``: the Content-Security-Policy of each HTML page, by path."""
         self.app = app
         extra = [_HSTS] if hsts else []
         self.api_headers = [*_COMMON, _API_CSP, *extra]
         self.docs_headers = [*_COMMON, _DOCS_CSP, *extra]
+        self.page_headers = dict.fromkeys(DOCS_PATHS, self.docs_headers)
+        for path, policy in (page_policies or {}).items():
+            csp = (b"content-security-policy", policy.encode())
+            self.page_headers[path] = [*_COMMON, csp, *extra]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        add_response_headers(
-            scope, self.docs_headers if scope["path"] in DOCS_PATHS else self.api_headers
-        )
+        add_response_headers(scope, self.page_headers.get(scope["path"], self.api_headers))
         await self.app(scope, receive, send)

@@ -12,6 +12,7 @@ the service's own events.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -28,6 +29,8 @@ def _data(payload: dict[str, Any]) -> bytes:
 
 class ChatCompletionChunks:
     """Frames one streamed chat completion (an ``EventFormat``)."""
+
+    headers: Mapping[str, str] = {}
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
         self._head = {

@@ -40,8 +40,12 @@ class EventFormat(Protocol):
 
     The writer (``response.TokenEventStream``) owns the timing, limits and
     cancellation; a format only turns tokens and endings into bytes, so the
-    service's own events and OpenAI's chunks share every behaviour.
+    service's own events, OpenAI's chunks and the AI SDK's share every
+    behaviour.
     """
+
+    headers: Mapping[str, str]
+    """Response headers the clients of this format expect, beside the SSE ones."""
 
     def opening(self) -> bytes:
         """Written before the first token (empty for none)."""
@@ -86,6 +90,8 @@ def usage_payload(usage: Usage) -> dict[str, int]:
 
 class ServiceEvents:
     """The service's own format: unnamed token events, then ``done`` or ``error``."""
+
+    headers: Mapping[str, str] = {}
 
     def opening(self) -> bytes:
         return b""

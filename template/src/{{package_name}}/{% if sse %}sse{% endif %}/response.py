@@ -51,6 +51,8 @@ logger = structlog.get_logger(__name__)
 StopReason = Literal["disconnect", "shutdown", "max_duration", "finished"]
 
 SHUTDOWN_CODE = "server_shutting_down"
+# Every stream's: no cache may keep it, no proxy may buffer it.
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 MAX_DURATION_CODE = "stream_timeout"
 
 
@@ -87,7 +89,7 @@ class TokenEventStream(Response):
     ) -> None:
         self.status_code = 200
         self.background = None
-        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.init_headers(STREAM_HEADERS | dict(events.headers))
         self._first = first
         self._tokens = tokens
         self._cleanup = cleanup

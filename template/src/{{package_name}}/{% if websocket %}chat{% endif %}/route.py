@@ -21,6 +21,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, WebSocket
 
 from ..errors import send_error
+from ..middleware.authentication import BEARER_SUBPROTOCOL
 from ..middleware.cors import origin_allowed
 from ..ratelimit.concurrency import ConcurrencyLimiter
 from ..ratelimit.keys import Caller, caller_of
@@ -30,8 +31,6 @@ from .rooms import ChatRooms
 from .session import ChatDependencies, ChatSession
 
 router = APIRouter(tags=["chat"])
-
-BEARER_SUBPROTOCOL = "bearer"
 
 
 @router.websocket("/ws/chat/{conversation_id}")
