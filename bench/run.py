@@ -481,6 +481,12 @@ def scenarios(ctx: Context) -> list[Scenario]:
                     target=0.6,
                 ),
                 Candidate(
+                    "full stack, metrics off",
+                    d,
+                    "bench_service:app",
+                    {**service_env(ctx, d), **few, "APP_METRICS_ENABLED": "false"},
+                ),
+                Candidate(
                     "full stack + Redis limiter (all toggles)",
                     f,
                     "bench_service:app",
@@ -511,6 +517,12 @@ def scenarios(ctx: Context) -> list[Scenario]:
                     "bench_service:app",
                     {**service_env(ctx, d), **few},
                     target=1.0,
+                ),
+                Candidate(
+                    "full stack SSE, metrics off",
+                    d,
+                    "bench_service:app",
+                    {**service_env(ctx, d), **few, "APP_METRICS_ENABLED": "false"},
                 ),
             ],
             skip=None if d.has_route("/stream/generate") else "no SSE endpoint in this tree yet",

@@ -1,4 +1,4 @@
-"""Clients nobody here wrote, against a rendered service started as `serve` would be.
+"""Clients nobody here wrote, and real processes, against rendered services.
 
 Run once, not per combination: the wire formats they check belong to
 capabilities every combination with ``sse`` renders from the same files,
@@ -264,3 +264,49 @@ def test_the_demo_page_in_chromium(
     assert report["counters"]["active_streams"] == 0
     for transport in expected:
         assert (screenshots / f"demo-{transport}.png").stat().st_size > 0
+
+
+def scrape_counter(url: str, name: str, labels: str) -> float:
+    """One sample of a scrape of ``url``/metrics, 0 when absent."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{") and labels in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("node-clients")
+def test_two_workers_add_up_their_metrics(
+    rendered_defaults: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """`serve --workers 2`: every scrape, whichever worker answers, counts every request."""
+    project, env = rendered_defaults
+    port = free_port()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"stale")  # emptied at start
+    env = {
+        **env,
+        "APP_API_KEYS": f'["{API_KEY}"]',
+        "APP_FAKE_LLM_DELAY_MS": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    command = ["uv", "run", "--no-sync", "my-service", "serve", "--workers", "2"]
+    with running([*command, "--port", str(port)], project, env, port) as url:
+        for _ in range(20):
+            request = urllib.request.Request(
+                f"{url}/api/v1/generate",
+                data=b'{"prompt": "count me"}',
+                headers={"Content-Type": "application/json", "X-API-Key": API_KEY},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200
+        labels = 'method="POST",route="/api/v1/generate",status="200"'
+        counts = [scrape_counter(url, "my_service_http_requests_total", labels) for _ in range(8)]
+        writers = {path.name.rsplit("_", 1)[1] for path in metrics_dir.glob("*.db")}
+
+    assert counts == [20.0] * 8
+    assert len(writers) >= 2, f"both workers should have written metrics: {writers}"
+    assert "1.db" not in writers

@@ -318,7 +318,7 @@ def test_update_keeps_owner_edits_and_brings_the_release(
     # The owner's work survived...
     assert (package / "api" / "v1" / "widgets.py").read_text() == WIDGETS_ROUTE
     assert (project / "tests" / "test_widgets.py").is_file()
-    assert "    widgets.router,\n" in main
+    assert "    Mount(API_PREFIX, widgets.router),\n" in main
     assert re.search(r"^from \.api\.v1 import .*\bwidgets\b", main, re.MULTILINE)
     assert '    llm_model: str = "gpt-4.1-mini"\n' in settings
     assert OWNER_README in readme

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..api import API_PREFIX
 from ..errors import send_error
+from ..metrics.registry import Counter
 from ..ratelimit.keys import caller_of
 from ..ratelimit.port import RateLimitBackendError, RateLimitDecision, RateLimiter
 from .request_context import add_response_headers
@@ -37,9 +38,12 @@ class RateLimitMiddleware:
         limiter: RateLimiter,
         guarded_prefixes: tuple[str, ...] = (API_PREFIX,),
         self_counting_paths: frozenset[str] = frozenset(),
+        refusals: Counter | None = None,
     ) -> None:
         self.app = app
         self.limiter = limiter
+        # refusals.labels(tier, kind): the metric of quota refusals.
+        self.refusals = refusals
         self.guarded_prefixes = guarded_prefixes
         # HTTP endpoints that count each operation themselves (GraphQL counts
         # per operation): counting the request here as well would charge twice.
@@ -67,6 +71,8 @@ class RateLimitMiddleware:
             )
             return
         if not decision.allowed:
+            if self.refusals is not None:
+                self.refusals.labels(caller.tier, "rate_limit").inc()
             await send_error(
                 scope,
                 send,

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..logging_config import REQUEST_ID, AccessLog
+from ..metrics.registry import ServiceMetrics
+from ..metrics.routes import RouteTemplates
 
 HEADER = b"x-request-id"
 # Accept a caller's id only if it is short and plain, so it is safe in logs.
@@ -62,13 +64,24 @@ class RequestContextMiddleware:
 
     The access line (method, path, status, duration, client) is written once
     the app has finished or failed; a failure that never started a response
-    is logged as 500, a WebSocket refused before accepting as 403.
+    is logged as 500, a WebSocket refused before accepting as 403. The same
+    outcome goes to ``metrics`` (by route template, never by raw path).
+    ``quiet_paths`` (the metrics scrape) get neither.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ServiceMetrics | None = None,
+        route_templates: RouteTemplates | None = None,
+        quiet_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         # Made once, with the logging configuration of the app being built.
         self.access_log = AccessLog()
+        self.metrics = metrics
+        self.route_templates = route_templates or RouteTemplates()
+        self.quiet_paths = quiet_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -96,15 +109,22 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            client = scope.get("client")
-            self.access_log.write(
-                scope.get("method", "WS"),
-                scope["path"],
-                status,
-                round((time.perf_counter() - started) * 1000, 2),
-                client[0] if client else None,
-            )
+            if scope["path"] not in self.quiet_paths:
+                self._record(scope, status, time.perf_counter() - started)
             REQUEST_ID.reset(token)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        """The access line, and the request's metrics."""
+        client = scope.get("client")
+        method = scope.get("method", "WS")
+        path = scope["path"]
+        self.access_log.write(
+            method, path, status, round(seconds * 1000, 2), client[0] if client else None
+        )
+        if self.metrics is not None:
+            route = self.route_templates.of(scope)
+            self.metrics.http_requests.labels(method, route, str(status)).inc()
+            self.metrics.http_request_duration.labels(method, route).observe(seconds)
 
 
 def add_response_headers(scope: Scope, headers: Iterable[tuple[bytes, bytes]]) -> None:

@@ -47,3 +47,9 @@ class ConcurrencyLimitExceededError(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"At most {limit} concurrent streams are allowed per caller.")
         self.limit = limit
+
+
+class Counter(Protocol):
+    """Something that counts events (a prometheus-client counter, for one)."""
+
+    def inc(self, amount: float = 1) -> None: ...

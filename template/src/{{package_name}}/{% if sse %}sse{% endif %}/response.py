@@ -43,6 +43,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ..errors import error_payload
 from ..llm.port import FinishReason, LLMError, TokenDelta, Usage
+from ..metrics.registry import ServiceMetrics
 from .frames import KEEPALIVE, SERVICE_EVENTS, EventFormat, StreamSummary
 
 logger = structlog.get_logger(__name__)
@@ -86,6 +87,7 @@ class TokenEventStream(Response):
         started: float,
         deadline: float,
         events: EventFormat = SERVICE_EVENTS,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.status_code = 200
         self.background = None
@@ -98,6 +100,7 @@ class TokenEventStream(Response):
         self._started = started
         self._deadline = deadline
         self._events = events
+        self._metrics = metrics
         self._stop: StopReason | None = None
         self._task: asyncio.Task[object] | None = None
         self._send: Send | None = None
@@ -123,11 +126,17 @@ class TokenEventStream(Response):
         )
         deadline = loop.call_at(self._deadline, self._interrupt, "max_duration")
         self._tick_handle = loop.call_later(self._limits.keepalive_seconds, self._tick)
+        metrics = self._metrics
+        if metrics is not None:
+            metrics.open_sse_streams.inc()
         try:
             await writer
         except _ClientGoneError:
-            pass  # the server reported the client gone; nobody is left to tell
+            # The server reported the client gone; nobody is left to tell.
+            self._client_left()
         finally:
+            if metrics is not None:
+                metrics.open_sse_streams.dec()
             self._stop = "finished"
             deadline.cancel()
             self._tick_handle.cancel()
@@ -227,6 +236,7 @@ class TokenEventStream(Response):
         """Goodbye or time-out event; nothing for a client that has left."""
         stop = self._stop
         if stop == "disconnect":
+            self._client_left()
             return None
         if stop == "shutdown":
             logger.info("stream_goodbye", reason="shutdown")
@@ -250,6 +260,10 @@ class TokenEventStream(Response):
             raise _ClientGoneError from exc
         self._writing = False
         self._last_write = self._loop.time()
+
+    def _client_left(self) -> None:
+        if self._metrics is not None:
+            self._metrics.client_disconnects.labels("sse").inc()
 
     def _interrupt(self, stop: StopReason) -> None:
         """Cancel the writer where it waits (the model, or a slow client's socket)."""

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from ..errors import AppError
 from ..lifecycle import Lifecycle
 from ..llm.port import LLM, CompletionRequest, LLMTimeoutError
+from ..metrics.registry import ServiceMetrics
 from ..ratelimit.concurrency import ConcurrencyLimiter
 from ..ratelimit.keys import caller_of
 from ..ratelimit.port import ConcurrencyLimitExceededError
@@ -48,11 +49,14 @@ async def start_token_stream(
     if lifecycle.draining:
         raise AppError(503, SHUTDOWN_CODE, "The service is shutting down.", retry_after)
 
+    metrics: ServiceMetrics = state.metrics
+    caller = caller_of(request.scope)
     cleanup = AsyncExitStack()
-    slot = limiter.acquire(caller_of(request.scope).key, settings.sse_max_concurrent_streams)
+    slot = limiter.acquire(caller.key, settings.sse_max_concurrent_streams)
     try:
         await cleanup.enter_async_context(slot)
     except ConcurrencyLimitExceededError as exc:
+        metrics.refusals.labels(caller.tier, "concurrent_streams").inc()
         raise AppError(429, "too_many_streams", str(exc), retry_after) from None
 
     try:
@@ -79,6 +83,7 @@ async def start_token_stream(
         started=started,
         deadline=deadline,
         events=events,
+        metrics=metrics,
     )
 
 

@@ -91,6 +91,7 @@ async def chat(
                 limiter.acquire(f"chat:{caller.key}", state.settings.ws_max_connections_per_caller)
             )
         except ConcurrencyLimitExceededError as exc:
+            state.metrics.refusals.labels(caller.tier, "concurrent_sockets").inc()
             await send_error(
                 websocket.scope,
                 websocket.send,
@@ -119,6 +120,7 @@ async def _accept_and_chat(websocket: WebSocket, conversation_id: str, caller: C
         rate_limiter=state.rate_limiter,
         lifecycle=state.lifecycle,
         conversations=state.chat_conversations,
+        metrics=state.metrics,
     )
     with state.lifecycle.goodbye():
         await ChatSession(websocket, conversation_id, caller, deps).run()

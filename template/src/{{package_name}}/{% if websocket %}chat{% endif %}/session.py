@@ -41,6 +41,7 @@ from ..errors import error_payload
 from ..lifecycle import Lifecycle
 from ..llm.port import LLM, CompletionRequest, FinishReason, LLMError, TokenDelta
 from ..llm.port import Message as ModelMessage
+from ..metrics.registry import ServiceMetrics
 from ..ratelimit.keys import Caller
 from ..ratelimit.port import RateLimitBackendError, RateLimiter
 from ..settings import Settings
@@ -87,6 +88,7 @@ class ChatDependencies:
     rate_limiter: RateLimiter
     lifecycle: Lifecycle
     conversations: ConversationStore
+    metrics: ServiceMetrics
 
 
 class ChatSession:
@@ -118,6 +120,7 @@ class ChatSession:
         """Read until the client leaves or something asks to close, then clean up."""
         rooms = self.deps.rooms
         rooms.join(self.conversation_id, self.connection)
+        self.deps.metrics.open_websockets.inc()
         reader = asyncio.create_task(self._read_loop())
         helpers = [
             asyncio.create_task(self.connection.run_sender()),
@@ -134,6 +137,7 @@ class ChatSession:
             # Cancel first, while still in the room, so this client gets the ``end`` too.
             await self._cancel_reply()
             rooms.leave(self.conversation_id, self.connection)
+            self.deps.metrics.open_websockets.dec()
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
@@ -186,6 +190,8 @@ class ChatSession:
                 self._receiving = False
             if message["type"] == "websocket.disconnect":
                 self.connection.peer_gone = True
+                if self.reply is not None and not self.reply.done():
+                    self.deps.metrics.client_disconnects.labels("websocket").inc()
                 return
             await self._on_frame(message)
 
@@ -204,6 +210,7 @@ class ChatSession:
         except BadFrameError as exc:
             await self._bad_frame(exc)
             return
+        self.deps.metrics.websocket_messages.labels("in", frame.type).inc()
         await self._dispatch(frame)
 
     async def _dispatch(self, frame: ClientFrame) -> None:
@@ -274,6 +281,7 @@ class ChatSession:
             return True
         if decision.allowed:
             return True
+        self.deps.metrics.refusals.labels(self.caller.tier, "chat_messages").inc()
         self._send_error(
             "rate_limit_exceeded",
             f"Too many messages; retry in {decision.retry_after} seconds.",
@@ -314,12 +322,14 @@ class ChatSession:
         reason: FinishReason = "stop"
         parts: list[str] = []
         frames = ReplyFrames(reply_id, self.conversation_id)
+        tokens_out = self.deps.metrics.websocket_messages.labels("out", "token")
         rooms.publish(self.conversation_id, frames.start())
         stream = self.deps.llm.stream(request)
         try:
             async for delta in stream:
                 if delta.text:
                     rooms.publish(self.conversation_id, frames.token(delta.text, sent))
+                    tokens_out.inc()
                     parts.append(delta.text)
                     sent += 1
                 if delta.finish_reason is not None:
