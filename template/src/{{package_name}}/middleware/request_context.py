@@ -18,6 +18,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +34,7 @@ _HEADER_MESSAGES = frozenset(
     ("http.response.start", "websocket.http.response.start", "websocket.accept")
 )
 _RESPONSE_HEADERS = "response_headers"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "WS"})
 
 
 class RequestIds:
@@ -82,6 +84,8 @@ class RequestContextMiddleware:
         self.metrics = metrics
         self.route_templates = route_templates or RouteTemplates()
         self.quiet_paths = quiet_paths
+        # Bounded: methods x route templates x statuses.
+        self._http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -123,8 +127,19 @@ class RequestContextMiddleware:
         )
         if self.metrics is not None:
             route = self.route_templates.of(scope)
-            self.metrics.http_requests.labels(method, route, str(status)).inc()
-            self.metrics.http_request_duration.labels(method, route).observe(seconds)
+            if method not in _METHODS:
+                method = "OTHER"  # clients choose methods: never a label of their own
+            key = (method, route, status)
+            children = self._http_children.get(key)
+            if children is None:
+                # Looked up once per label set: ``labels()`` costs more than the update.
+                children = (
+                    self.metrics.http_requests.labels(method, route, str(status)),
+                    self.metrics.http_request_duration.labels(method, route),
+                )
+                self._http_children[key] = children
+            children[0].inc()
+            children[1].observe(seconds)
 
 
 def add_response_headers(scope: Scope, headers: Iterable[tuple[bytes, bytes]]) -> None:
