@@ -8,6 +8,7 @@ repository once per session and rendered at its HEAD.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import shutil
@@ -136,6 +137,30 @@ def expected_cost(item: pytest.Item) -> int:
     return 25 if item.get_closest_marker("slow") is not None else 0
 
 
+# Per-worker tool environments and mypy caches that outlive a run, so a run on
+# a machine that ran the suite before starts with warm type-checking caches.
+CACHE_ROOT = Path(
+    os.environ.get("TEMPLATE_SUITE_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "copier-fastapi-streaming"
+)
+_held_locks: dict[str, Any] = {}
+
+
+def _persistent_directory(worker_id: str) -> Path | None:
+    """This worker's lasting directory, locked for the session; None if another run holds it."""
+    if worker_id in _held_locks:
+        return Path(_held_locks[worker_id].name).parent
+    directory = CACHE_ROOT / f"worker-{worker_id}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = (directory / "lock").open("w")
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return None  # another run of the suite uses it, or the cache is not writable
+    _held_locks[worker_id] = lock
+    return directory
+
+
 def worker_environment(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, str]:
     """The tool environment for generated projects checked on this xdist worker.
 
@@ -147,8 +172,11 @@ def worker_environment(tmp_path_factory: pytest.TempPathFactory, worker_id: str)
     packages and their compiled bytecode stay valid from one project to the
     next (mypy treats a package at another path as another package). Per
     worker, so no two processes ever write the same environment or cache.
+    They live in ``CACHE_ROOT`` (``TEMPLATE_SUITE_CACHE`` overrides it) and
+    survive the run, locked while a run uses them; a run that finds them
+    locked uses throwaway ones.
     """
-    shared = tmp_path_factory.getbasetemp().parent
+    shared = _persistent_directory(worker_id) or tmp_path_factory.getbasetemp().parent
     env = clean_environment()
     env["UV_PROJECT_ENVIRONMENT"] = str(shared / f"venv-{worker_id}")
     env["MYPY_CACHE_DIR"] = str(shared / f"mypy-cache-{worker_id}")
