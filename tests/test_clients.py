@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,11 @@ def scrape_counter(url: str, name: str, labels: str) -> float:
     return 0.0
 
 
+def pids_writing(directory: Path, kind: str) -> set[str]:
+    """Processes that have written metric files of ``kind`` (``counter``, ``gauge``...)."""
+    return {path.stem.rsplit("_", 1)[1] for path in directory.glob(f"{kind}_*.db")}
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("node-clients")
 def test_two_workers_add_up_their_metrics(
@@ -290,23 +296,36 @@ def test_two_workers_add_up_their_metrics(
     env = {
         **env,
         "APP_API_KEYS": f'["{API_KEY}"]',
-        "APP_FAKE_LLM_DELAY_MS": "0",
+        "APP_FAKE_LLM_DELAY_MS": "5",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
+
+    def generate(_: int) -> int:
+        request = urllib.request.Request(
+            f"{url}/api/v1/generate",
+            data=b'{"prompt": "count me"}',
+            headers={"Content-Type": "application/json", "X-API-Key": API_KEY},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+
     command = ["uv", "run", "--no-sync", "my-service", "serve", "--workers", "2"]
     with running([*command, "--port", str(port)], project, env, port) as url:
-        for _ in range(20):
-            request = urllib.request.Request(
-                f"{url}/api/v1/generate",
-                data=b'{"prompt": "count me"}',
-                headers={"Content-Type": "application/json", "X-API-Key": API_KEY},
-            )
-            with urllib.request.urlopen(request, timeout=10) as response:
-                assert response.status == 200
+        deadline = time.monotonic() + 30
+        while len(pids_writing(metrics_dir, "gauge")) < 2:  # both workers built their app
+            assert time.monotonic() < deadline, "the second worker did not start"
+            time.sleep(0.1)
+        sent = 0
+        # Concurrent requests, until both workers have served some: the kernel
+        # hands each new connection to whichever worker accepts first.
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            while len(pids_writing(metrics_dir, "counter")) < 2 and sent < 400:
+                assert set(pool.map(generate, range(20))) == {200}
+                sent += 20
         labels = 'method="POST",route="/api/v1/generate",status="200"'
         counts = [scrape_counter(url, "my_service_http_requests_total", labels) for _ in range(8)]
-        writers = {path.name.rsplit("_", 1)[1] for path in metrics_dir.glob("*.db")}
+        counting = pids_writing(metrics_dir, "counter")
 
-    assert counts == [20.0] * 8
-    assert len(writers) >= 2, f"both workers should have written metrics: {writers}"
-    assert "1.db" not in writers
+    assert len(counting) == 2, f"both workers should have served requests: {counting}"
+    assert counts == [float(sent)] * 8
+    assert "1" not in counting  # the stale file was removed at start
