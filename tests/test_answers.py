@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
 import keyword
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from .conftest import QUESTIONS, ROOT, render
+from .conftest import QUESTIONS, ROOT, clean_environment, render
+
+
+def load_hook(name: str) -> Any:
+    """A script of ``hooks/`` (beside the template, not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 REQUIRED_QUESTIONS = {
     "project_name",
@@ -54,6 +66,9 @@ def test_contract_questions_exist_with_their_defaults() -> None:
         ({"package_name": "json"}, "would shadow the standard library"),
         ({"package_name": "asyncio"}, "would shadow the standard library"),
         ({"package_name": "fastapi"}, "would shadow a library the service uses"),
+        ({"package_name": "graphql"}, "would shadow a library the service uses"),
+        ({"package_name": "uvloop"}, "would shadow a library the service uses"),
+        ({"package_name": "tests"}, "would shadow a library the service uses"),
         ({"author_email": "not-an-email"}, "E-mail is malformed"),
         ({"author_email": "a@b"}, "E-mail is malformed"),
         ({"python_version": "3.9"}, "3.9"),
@@ -162,3 +177,28 @@ def test_reserved_names_cover_this_python() -> None:
         "run hooks/make_reserved_names.py under this Python"
     )
     assert set(keyword.kwlist) <= keywords
+
+
+@pytest.mark.slow
+def test_reserved_names_cover_every_module_the_dependencies_install(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """A package named like any module a rendered project installs would shadow it."""
+    toggles = {name: True for name, spec in QUESTIONS.items() if spec.get("type") == "bool"}
+    project = render(template_repo, tmp_path / "service", **toggles)
+    env = clean_environment()
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    subprocess.run(["uv", "sync", "--quiet"], cwd=project, env=env, check=True, timeout=600)
+    python = str(project / ".venv" / "bin" / "python")
+    installed = load_hook("make_reserved_names").installed_modules(python)
+    reserved = yaml.safe_load((ROOT / "hooks" / "reserved_names.yml").read_text())
+    missing = (
+        installed
+        - set(reserved["dependency_modules"]["default"])
+        - set(reserved["stdlib_modules"]["default"])
+    )
+    assert not missing, (
+        f"not reserved: {sorted(missing)}; run "
+        "python hooks/make_reserved_names.py <a project with every toggle>/.venv/bin/python"
+    )
+    assert "tests" in reserved["dependency_modules"]["default"]
