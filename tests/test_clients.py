@@ -9,6 +9,8 @@ Without ``node`` and ``npm`` these tests skip with the reason;
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -53,14 +55,25 @@ def require_browser() -> None:
 
 @pytest.fixture(scope="module")
 def node_packages() -> Path:
-    """The pinned npm packages of tests/node, installed from its lock file."""
+    """The pinned npm packages of tests/node, installed from its lock file.
+
+    Installed once for all xdist workers: the first takes a file lock and runs
+    ``npm ci`` (which empties ``node_modules`` first), the others wait for it
+    and find the lock file's digest recorded beside the packages.
+    """
     require("node", "npm")
-    subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=NODE_CLIENTS,
-        check=True,
-        timeout=300,
-    )
+    digest = hashlib.sha256((NODE_CLIENTS / "package-lock.json").read_bytes()).hexdigest()
+    marker = NODE_CLIENTS / "node_modules" / ".installed-from"
+    with (NODE_CLIENTS / ".install-lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists() or marker.read_text() != digest:
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=NODE_CLIENTS,
+                check=True,
+                timeout=300,
+            )
+            marker.write_text(digest)
     return NODE_CLIENTS
 
 
