@@ -7,6 +7,7 @@ instances and no state leaks from one request to the next.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from functools import partial
 
 import structlog
@@ -64,15 +65,34 @@ def graphiql_enabled(settings: Settings) -> bool:
     return not settings.is_production if configured is None else configured
 
 
-def build_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """The schema's extensions, limits read from settings, each one a factory."""
+@dataclass(frozen=True, slots=True)
+class SchemaLimits:
+    """What the schema's extensions read from settings; equal limits, one schema."""
+
+    max_tokens: int
+    max_depth: int
+    max_aliases: int
+    introspection: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SchemaLimits:
+        return cls(
+            max_tokens=settings.graphql_max_tokens,
+            max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+            introspection=introspection_enabled(settings),
+        )
+
+
+def build_extensions(limits: SchemaLimits) -> list[Callable[[], SchemaExtension]]:
+    """The schema's extensions, each one a factory."""
     extensions: list[Callable[[], SchemaExtension]] = [
         CodedErrors,
-        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
-        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        partial(QueryDepthLimiter, max_depth=limits.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
         OperationRateLimit,
     ]
-    if not introspection_enabled(settings):
+    if not limits.introspection:
         extensions.append(DisableIntrospection)
     return extensions
