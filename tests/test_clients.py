@@ -20,7 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.error import URLError
@@ -36,21 +36,22 @@ ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
+def unavailable(reason: str, required_by: str) -> None:
+    """Skip with ``reason``; fail instead where CI sets ``required_by`` to 1."""
+    if os.environ.get(required_by) == "1":
+        pytest.fail(f"{reason}, and {required_by}=1", pytrace=False)
+    pytest.skip(reason)
+
+
 def require(*programs: str) -> None:
     missing = [program for program in programs if shutil.which(program) is None]
     if missing:
-        reason = f"{', '.join(missing)} not installed"
-        if os.environ.get("REQUIRE_NODE") == "1":
-            pytest.fail(f"{reason}, and REQUIRE_NODE=1", pytrace=False)
-        pytest.skip(reason)
+        unavailable(f"{', '.join(missing)} not installed", "REQUIRE_NODE")
 
 
 def require_browser() -> None:
     if not Path(CHROMIUM).exists():
-        reason = f"Chromium not installed at {CHROMIUM}"
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason}, and REQUIRE_BROWSER=1", pytrace=False)
-        pytest.skip(reason)
+        unavailable(f"Chromium not installed at {CHROMIUM}", "REQUIRE_BROWSER")
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +128,16 @@ def running(command: list[str], project: Path, env: dict[str, str], port: int) -
         process.wait(timeout=30)
 
 
+@contextmanager
+def fake_service(project: Path, env: dict[str, str]) -> Iterator[str]:
+    """The rendered app behind ``tests/node/fake_service.py``: a fake Node tests can script."""
+    port = free_port()
+    helper = str(NODE_CLIENTS / "fake_service.py")
+    command = ["uv", "run", "--no-sync", "python", helper, "my_service", str(port), API_KEY]
+    with running(command, project, env, port) as url:
+        yield url
+
+
 def run_node(script: str, *args: str) -> dict[str, Any]:
     result = subprocess.run(
         ["node", script, *args], cwd=NODE_CLIENTS, capture_output=True, text=True, timeout=120
@@ -169,11 +180,7 @@ def test_the_ai_sdk_chat_transport(
     node_packages: Path, rendered_defaults: tuple[Path, dict[str, str]]
 ) -> None:
     """The `ai` package's DefaultChatTransport and readUIMessageStream, unchanged."""
-    project, env = rendered_defaults
-    port = free_port()
-    helper = str(NODE_CLIENTS / "fake_service.py")
-    command = ["uv", "run", "--no-sync", "python", helper, "my_service", str(port), API_KEY]
-    with running(command, project, env, port) as url:
+    with fake_service(*rendered_defaults) as url:
         report = run_node("ai_sdk_client.mjs", url, API_KEY)
 
     assert report["role"] == "assistant"
@@ -193,12 +200,11 @@ def test_the_ai_sdk_chat_transport(
     assert report["refused"] == "unauthorized"
 
 
-def redis_url_for(tmp_path: Path) -> Iterator[str]:
-    """A redis-server of this test's own, for the combinations with `redis`."""
+@contextmanager
+def redis_server(tmp_path: Path) -> Iterator[str]:
+    """The URL of a redis-server of this test's own, for the combinations with `redis`."""
     if shutil.which("redis-server") is None:
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail("redis-server not installed, and REQUIRE_REDIS=1", pytrace=False)
-        pytest.skip("redis-server not installed")
+        unavailable("redis-server not installed", "REQUIRE_REDIS")
     port = free_port()
     server = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
@@ -228,23 +234,15 @@ def demo_service(
     rendered_defaults: tuple[Path, dict[str, str]],
 ) -> Iterator[tuple[str, str, Path]]:
     """(name, URL, project) of a running demo service: defaults, or every toggle on."""
-    if request.param == "defaults":
-        project, env = rendered_defaults
-        redis: Iterator[str] | None = None
-    else:
-        toggles = {name: True for name in ("sse", "websocket", "graphql", "redis", "jwt")}
-        project, env = render_and_sync(template_repo, tmp_path / "service", **toggles)
-        redis = redis_url_for(tmp_path)
-        env = {**env, "APP_REDIS_URL": next(redis)}
-    port = free_port()
-    helper = str(NODE_CLIENTS / "fake_service.py")
-    command = ["uv", "run", "--no-sync", "python", helper, "my_service", str(port), API_KEY]
-    try:
-        with running(command, project, env, port) as url:
-            yield request.param, url, project
-    finally:
-        if redis is not None:
-            redis.close()
+    with ExitStack() as stack:
+        if request.param == "defaults":
+            project, env = rendered_defaults
+        else:
+            toggles = {name: True for name in ("sse", "websocket", "graphql", "redis", "jwt")}
+            project, env = render_and_sync(template_repo, tmp_path / "service", **toggles)
+            env = {**env, "APP_REDIS_URL": stack.enter_context(redis_server(tmp_path))}
+        url = stack.enter_context(fake_service(project, env))
+        yield request.param, url, project
 
 
 @pytest.mark.slow

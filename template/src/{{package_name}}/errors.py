@@ -257,9 +257,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries, so the docs show the error schema for failures too."""
+def error_responses(
+    *statuses: int, model: type[BaseModel] = ErrorBody
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries, so the docs show the error body for failures too."""
     return {
-        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
-        for status in statuses
+        status: {"model": model, "description": HTTPStatus(status).phrase} for status in statuses
     }

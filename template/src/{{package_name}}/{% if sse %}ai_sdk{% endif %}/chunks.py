@@ -9,19 +9,13 @@ exactly the keys the protocol defines.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from ..sse.frames import StreamSummary, usage_payload
+from ..sse.frames import DONE, StreamSummary, data_frame, usage_payload
 
 PROTOCOL_HEADER = "x-vercel-ai-ui-message-stream"
-DONE = b"data: [DONE]\n\n"
-
-
-def _data(chunk: dict[str, Any]) -> bytes:
-    return b"data: %s\n\n" % json.dumps(chunk, separators=(",", ":")).encode()
 
 
 class UIMessageChunks:
@@ -37,9 +31,9 @@ class UIMessageChunks:
 
     def opening(self) -> bytes:
         return (
-            _data({"type": "start", "messageId": self.message_id})
-            + _data({"type": "start-step"})
-            + _data({"type": "text-start", "id": self.text_id})
+            data_frame({"type": "start", "messageId": self.message_id})
+            + data_frame({"type": "start-step"})
+            + data_frame({"type": "text-start", "id": self.text_id})
         )
 
     def token(self, index: int, text: str) -> bytes:
@@ -53,11 +47,11 @@ class UIMessageChunks:
         if summary.usage is not None:
             finish["messageMetadata"] = {"usage": usage_payload(summary.usage)}
         return (
-            _data({"type": "text-end", "id": self.text_id})
-            + _data({"type": "finish-step"})
-            + _data(finish)
+            data_frame({"type": "text-end", "id": self.text_id})
+            + data_frame({"type": "finish-step"})
+            + data_frame(finish)
             + DONE
         )
 
     def error(self, status: int, payload: dict[str, Any], retry_ms: int | None = None) -> bytes:
-        return _data({"type": "error", "errorText": payload["message"]})
+        return data_frame({"type": "error", "errorText": payload["message"]})

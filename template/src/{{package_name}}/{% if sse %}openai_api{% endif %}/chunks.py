@@ -17,14 +17,8 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from ..llm.port import Usage
-from ..sse.frames import StreamSummary, usage_payload
+from ..sse.frames import DONE, StreamSummary, data_frame, usage_payload
 from .errors import openai_error
-
-DONE = b"data: [DONE]\n\n"
-
-
-def _data(payload: dict[str, Any]) -> bytes:
-    return b"data: %s\n\n" % json.dumps(payload, separators=(",", ":")).encode()
 
 
 class ChatCompletionChunks:
@@ -45,7 +39,7 @@ class ChatCompletionChunks:
         self._token_suffix = b'},"logprobs":null,"finish_reason":null}],"usage":null}\n\n'
 
     def _chunk(self, choices: list[dict[str, Any]], usage: Usage | None = None) -> bytes:
-        return _data(
+        return data_frame(
             {**self._head, "choices": choices, "usage": usage_payload(usage) if usage else None}
         )
 
@@ -65,4 +59,4 @@ class ChatCompletionChunks:
 
     def error(self, status: int, payload: dict[str, Any], retry_ms: int | None = None) -> bytes:
         _, body = openai_error(status, payload)
-        return _data(body)
+        return data_frame(body)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import secrets
 import time
-from http import HTTPStatus
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..api.dependencies import IdentityDep
-from ..errors import AppError
+from ..errors import AppError, error_responses
 from ..llm.port import LLM
 from ..settings import Settings
+from ..sse.frames import usage_payload
 from ..sse.start import start_token_stream
 from .chunks import ChatCompletionChunks
 from .schemas import (
@@ -45,13 +44,6 @@ _EXAMPLE_STREAM = (
 )
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {"model": OpenAIError, "description": HTTPStatus(status).phrase}
-        for status in statuses
-    }
-
-
 @router.post(
     "/chat/completions",
     summary="Create a chat completion (OpenAI-compatible)",
@@ -66,7 +58,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
                 "text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE_STREAM}
             },
         },
-        **_errors(400, 401, 413, 429, 500, 502, 503, 504),
+        **error_responses(400, 401, 413, 429, 500, 502, 503, 504, model=OpenAIError),
     },
 )
 async def create_chat_completion(
@@ -94,11 +86,7 @@ async def create_chat_completion(
                 finish_reason="length" if completion.finish_reason == "length" else "stop",
             )
         ],
-        usage=Usage(
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            total_tokens=usage.total_tokens,
-        ),
+        usage=Usage(**usage_payload(usage)),
     )
 
 
@@ -108,7 +96,11 @@ def _served_model(request: Request) -> ModelCard:
     return ModelCard(id=llm.model, created=_STARTED, owned_by=settings.service_name)
 
 
-@router.get("/models", summary="List models (OpenAI-compatible)", responses=_errors(401, 429))
+@router.get(
+    "/models",
+    summary="List models (OpenAI-compatible)",
+    responses=error_responses(401, 429, model=OpenAIError),
+)
 async def list_models(request: Request, identity: IdentityDep) -> ModelList:
     """The model that answers requests; other names are passed to the model as they are."""
     return ModelList(data=[_served_model(request)])
@@ -117,7 +109,7 @@ async def list_models(request: Request, identity: IdentityDep) -> ModelList:
 @router.get(
     "/models/{model_id:path}",
     summary="Retrieve a model (OpenAI-compatible)",
-    responses=_errors(401, 404, 429),
+    responses=error_responses(401, 404, 429, model=OpenAIError),
 )
 async def retrieve_model(model_id: str, request: Request, identity: IdentityDep) -> ModelCard:
     """The served model by its id; 404 for any other."""

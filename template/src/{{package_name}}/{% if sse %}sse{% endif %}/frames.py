@@ -23,6 +23,8 @@ from typing import Any, Protocol
 from ..llm.port import FinishReason, Usage
 
 KEEPALIVE = b": keep-alive\n\n"
+# The end of streams whose clients read only ``data:`` lines (OpenAI's, the AI SDK's).
+DONE = b"data: [DONE]\n\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,11 @@ def token_frame(index: int, text: str) -> bytes:
         encode_basestring_ascii(text).encode(),
         index,
     )
+
+
+def data_frame(payload: Mapping[str, Any]) -> bytes:
+    """An unnamed event whose data is one line of JSON."""
+    return b"data: %s\n\n" % json.dumps(payload, separators=(",", ":")).encode()
 
 
 def event_frame(event: str, data: Mapping[str, Any], retry_ms: int | None = None) -> bytes:
