@@ -11,7 +11,9 @@ when the file is stale.
 
 from __future__ import annotations
 
+import itertools
 import keyword
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,13 +36,9 @@ def known(section: str) -> set[str]:
     """Names already listed in ``section``: kept, so runs under each Python add up."""
     if not TARGET.exists():
         return set()
-    text = TARGET.read_text().split(f"{section}:", 1)[-1].split("\n  default:", 1)[-1]
-    names = set()
-    for line in text.splitlines()[1:]:
-        if not line.startswith("    - "):
-            break
-        names.add(line.strip()[3:-1])
-    return names
+    body = TARGET.read_text().split(f"\n{section}:\n", 1)[-1]
+    indented = itertools.takewhile(lambda line: line.startswith(" "), body.splitlines())
+    return {name for line in indented for name in re.findall(r'"([^"]+)"', line)}
 
 
 def installed_modules(python: str) -> set[str]:
@@ -65,8 +63,11 @@ def render(project_python: str | None = None) -> str:
         ("stdlib_modules", stdlib),
         ("dependency_modules", sorted(dependencies - set(stdlib))),
     ):
-        lines += [f"{name}:", "  type: yaml", "  when: false", "  default:"]
-        lines += [f'    - "{value}"' for value in values]
+        # One YAML string, not a YAML list: Copier compiles every item of a
+        # list default as its own Jinja template, and one string once.
+        lines += [f"{name}:", "  type: yaml", "  when: false", "  default: |-", "    ["]
+        lines += [f'      "{value}",' for value in values]
+        lines += ["    ]"]
     return "\n".join(lines) + "\n"
 
 

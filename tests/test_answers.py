@@ -169,10 +169,15 @@ def test_defaults_render_with_a_git_history_and_local_secrets(
     assert "secret" not in answers_text.lower()
 
 
+def reserved_names() -> dict[str, set[str]]:
+    """Each hidden list of ``hooks/reserved_names.yml``, as Copier reads it (a YAML string)."""
+    document = yaml.safe_load((ROOT / "hooks" / "reserved_names.yml").read_text())
+    return {name: set(yaml.safe_load(spec["default"])) for name, spec in document.items()}
+
+
 def test_reserved_names_cover_this_python() -> None:
-    reserved = yaml.safe_load((ROOT / "hooks" / "reserved_names.yml").read_text())
-    stdlib = set(reserved["stdlib_modules"]["default"])
-    keywords = set(reserved["python_keywords"]["default"])
+    reserved = reserved_names()
+    stdlib, keywords = reserved["stdlib_modules"], reserved["python_keywords"]
     assert {n for n in sys.stdlib_module_names if not n.startswith("_")} <= stdlib, (
         "run hooks/make_reserved_names.py under this Python"
     )
@@ -191,14 +196,10 @@ def test_reserved_names_cover_every_module_the_dependencies_install(
     subprocess.run(["uv", "sync", "--quiet"], cwd=project, env=env, check=True, timeout=600)
     python = str(project / ".venv" / "bin" / "python")
     installed = load_hook("make_reserved_names").installed_modules(python)
-    reserved = yaml.safe_load((ROOT / "hooks" / "reserved_names.yml").read_text())
-    missing = (
-        installed
-        - set(reserved["dependency_modules"]["default"])
-        - set(reserved["stdlib_modules"]["default"])
-    )
+    reserved = reserved_names()
+    missing = installed - reserved["dependency_modules"] - reserved["stdlib_modules"]
     assert not missing, (
         f"not reserved: {sorted(missing)}; run "
         "python hooks/make_reserved_names.py <a project with every toggle>/.venv/bin/python"
     )
-    assert "tests" in reserved["dependency_modules"]["default"]
+    assert "tests" in reserved["dependency_modules"]

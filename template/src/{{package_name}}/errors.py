@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
+from fastapi.openapi.models import Schema
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -257,10 +258,51 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
+# The models that error_responses refers to, by their OpenAPI component name.
+_REFERENCED_BODIES: dict[str, type[BaseModel]] = {}
+
+
 def error_responses(
     *statuses: int, model: type[BaseModel] = ErrorBody
 ) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries, so the docs show the error body for failures too."""
+    """OpenAPI ``responses`` entries, so the docs show the error body for failures too.
+
+    The body is a reference to a component that ``document_error_bodies`` adds,
+    rather than FastAPI's ``"model"`` key: for each ``"model"`` entry FastAPI
+    builds a pydantic adapter per route and status in every app it serves
+    (used only to write the schema), and every test builds an app.
+    """
+    _REFERENCED_BODIES[model.__name__] = model
+    content = {"application/json": {"schema": {"$ref": f"{_COMPONENTS}{model.__name__}"}}}
     return {
-        status: {"model": model, "description": HTTPStatus(status).phrase} for status in statuses
+        status: {"description": HTTPStatus(status).phrase, "content": content}
+        for status in statuses
     }
+
+
+_COMPONENTS = "#/components/schemas/"
+
+
+def document_error_bodies(app: FastAPI) -> None:
+    """Add the schemas that ``error_responses`` refers to, once, when OpenAPI is first built."""
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build_schema()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, model in _REFERENCED_BODIES.items():
+            body = model.model_json_schema(
+                mode="serialization", ref_template=_COMPONENTS + "{model}"
+            )
+            definitions = {**body.pop("$defs", {}), name: body}
+            # Written as FastAPI writes every other component (no null values).
+            components.update(
+                (key, Schema.model_validate(value).model_dump(by_alias=True, exclude_none=True))
+                for key, value in definitions.items()
+            )
+        schema["components"]["schemas"] = dict(sorted(components.items()))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
