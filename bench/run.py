@@ -409,6 +409,11 @@ class Context:
     redis_port: int | None
 
 
+# Spans for every request and model call, batched by the SDK and dropped
+# instead of sent (bench_service.py): the cost of tracing in the process.
+TRACING_ON = {"APP_TRACING_ENABLED": "true", "BENCH_TRACING": "1"}
+
+
 def service_env(ctx: Context, project: Project) -> dict[str, str]:
     """A production configuration: real secrets, JSON logs, quotas that never bite."""
     env = {
@@ -464,6 +469,7 @@ def scenarios(ctx: Context) -> list[Scenario]:
         redis_skip = "redis-server is not on PATH (install it to measure this row)"
     elif not f.has_module("ratelimit/redis.py"):
         redis_skip = "this tree has no Redis rate limiter yet (ratelimit/redis.py)"
+    tracing_skip = None if d.has_module("tracing/llm.py") else "this tree has no tracing yet"
     result = [
         Scenario(
             "http",
@@ -485,6 +491,13 @@ def scenarios(ctx: Context) -> list[Scenario]:
                     d,
                     "bench_service:app",
                     {**service_env(ctx, d), **few, "APP_METRICS_ENABLED": "false"},
+                ),
+                Candidate(
+                    "full stack, tracing on",
+                    d,
+                    "bench_service:app",
+                    {**service_env(ctx, d), **few, **TRACING_ON},
+                    skip=tracing_skip,
                 ),
                 Candidate(
                     "full stack + Redis limiter (all toggles)",
@@ -523,6 +536,13 @@ def scenarios(ctx: Context) -> list[Scenario]:
                     d,
                     "bench_service:app",
                     {**service_env(ctx, d), **few, "APP_METRICS_ENABLED": "false"},
+                ),
+                Candidate(
+                    "full stack SSE, tracing on",
+                    d,
+                    "bench_service:app",
+                    {**service_env(ctx, d), **few, **TRACING_ON},
+                    skip=tracing_skip,
                 ),
             ],
             skip=None if d.has_route("/stream/generate") else "no SSE endpoint in this tree yet",

@@ -178,10 +178,18 @@ class AccessLog:
         LINE_BUFFER.write(orjson.dumps(_TIMESTAMPER(None, "info", line)) + b"\n")
 
 
-def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
-    """Give structlog and the standard library (uvicorn included) one format and one stream."""
+def configure_logging(
+    level: str = "INFO", json_logs: bool = False, trace_ids: bool = False
+) -> None:
+    """Give structlog and the standard library (uvicorn included) one format and one stream.
+
+    With ``trace_ids`` (tracing on), lines written inside a traced request
+    carry its trace and span ids, so a log search leads to the trace.
+    """
     global _render_access_lines
-    _render_access_lines = json_logs and logging.getLevelName(level.upper()) <= logging.INFO
+    _render_access_lines = (
+        json_logs and logging.getLevelName(level.upper()) <= logging.INFO and not trace_ids
+    )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         _add_request_id,
@@ -189,6 +197,10 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
         structlog.stdlib.add_logger_name,
         _TIMESTAMPER,
     ]
+    if trace_ids:
+        from .tracing.logs import add_trace_ids
+
+        shared.insert(2, add_trace_ids)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json_logs else _console_renderer()
     )
