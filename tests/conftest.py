@@ -13,7 +13,7 @@ import itertools
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,43 @@ def clean_environment() -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("APP_") and name not in HIDDEN_VARIABLES
     }
+
+
+def render_and_sync(
+    template: Path, destination: Path, **answers: Any
+) -> tuple[Path, dict[str, str]]:
+    """A rendered service in its own environment (not a worker's shared one: the
+    tests that use it start it as processes, while other tests on the worker
+    re-sync theirs)."""
+    project = render(template, destination, **answers)
+    env = clean_environment()
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    subprocess.run(["uv", "sync", "--quiet"], cwd=project, env=env, check=True, timeout=600)
+    return project, env
+
+
+RENDERED = {"defaults": {}, "every-toggle": dict.fromkeys(TOGGLES, True)}
+
+
+@pytest.fixture(scope="session")
+def rendered_services(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], tuple[Path, dict[str, str]]]:
+    """``rendered_services("defaults")`` or ``("every-toggle")``: (project, environment).
+
+    Rendered and synced once per worker, for the tests that run services as
+    processes; they share the xdist group ``rendered-services`` so that one
+    worker renders each.
+    """
+    made: dict[str, tuple[Path, dict[str, str]]] = {}
+
+    def get(name: str) -> tuple[Path, dict[str, str]]:
+        if name not in made:
+            destination = tmp_path_factory.mktemp(name) / "service"
+            made[name] = render_and_sync(template_repo, destination, **RENDERED[name])
+        return made[name]
+
+    return get
 
 
 # Roughly what each toggle adds to a combination's own suite (real processes,

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -26,8 +26,6 @@ from typing import Any
 from urllib.error import URLError
 
 import pytest
-
-from .conftest import clean_environment, render
 
 NODE_CLIENTS = Path(__file__).parent / "node"
 API_KEY = "node-client-key"
@@ -85,24 +83,12 @@ def free_port() -> int:
         return port
 
 
-def render_and_sync(
-    template: Path, destination: Path, **answers: bool
-) -> tuple[Path, dict[str, str]]:
-    """A rendered service in its own environment (not a worker's shared one: these
-    tests start it more than once, and other tests on the worker re-sync theirs)."""
-    project = render(template, destination, **answers)
-    env = clean_environment()
-    env.pop("UV_PROJECT_ENVIRONMENT", None)
-    subprocess.run(["uv", "sync", "--quiet"], cwd=project, env=env, check=True, timeout=600)
-    return project, env
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def rendered_defaults(
-    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+    rendered_services: Callable[[str], tuple[Path, dict[str, str]]],
 ) -> tuple[Path, dict[str, str]]:
     """A service rendered with the defaults."""
-    return render_and_sync(template_repo, tmp_path_factory.mktemp("defaults") / "service")
+    return rendered_services("defaults")
 
 
 @contextmanager
@@ -148,7 +134,7 @@ def run_node(script: str, *args: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("node-clients")
+@pytest.mark.xdist_group("rendered-services")
 def test_the_official_openai_javascript_client(
     node_packages: Path, rendered_defaults: tuple[Path, dict[str, str]]
 ) -> None:
@@ -175,7 +161,7 @@ def test_the_official_openai_javascript_client(
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("node-clients")
+@pytest.mark.xdist_group("rendered-services")
 def test_the_ai_sdk_chat_transport(
     node_packages: Path, rendered_defaults: tuple[Path, dict[str, str]]
 ) -> None:
@@ -229,24 +215,20 @@ def redis_server(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture(params=["defaults", "every-toggle"])
 def demo_service(
     request: pytest.FixtureRequest,
-    template_repo: Path,
     tmp_path: Path,
-    rendered_defaults: tuple[Path, dict[str, str]],
+    rendered_services: Callable[[str], tuple[Path, dict[str, str]]],
 ) -> Iterator[tuple[str, str, Path]]:
     """(name, URL, project) of a running demo service: defaults, or every toggle on."""
     with ExitStack() as stack:
-        if request.param == "defaults":
-            project, env = rendered_defaults
-        else:
-            toggles = {name: True for name in ("sse", "websocket", "graphql", "redis", "jwt")}
-            project, env = render_and_sync(template_repo, tmp_path / "service", **toggles)
+        project, env = rendered_services(request.param)
+        if request.param == "every-toggle":
             env = {**env, "APP_REDIS_URL": stack.enter_context(redis_server(tmp_path))}
         url = stack.enter_context(fake_service(project, env))
         yield request.param, url, project
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("node-clients")
+@pytest.mark.xdist_group("rendered-services")
 def test_the_demo_page_in_chromium(
     node_packages: Path, demo_service: tuple[str, str, Path]
 ) -> None:
@@ -294,7 +276,7 @@ def pids_writing(directory: Path, kind: str) -> set[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("node-clients")
+@pytest.mark.xdist_group("rendered-services")
 def test_two_workers_add_up_their_metrics(
     rendered_defaults: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
