@@ -220,6 +220,33 @@ def worker_environment(tmp_path_factory: pytest.TempPathFactory, worker_id: str)
     return env
 
 
+def combination_type_cache(env: dict[str, str], combination: str) -> None:
+    """Point mypy at a cache of this combination's own, kept from run to run.
+
+    Consecutive combinations on a worker differ in their core modules (the
+    settings and the app factory follow the toggles), so a shared cache has
+    every project module rechecked; a combination's own cache from an earlier
+    run is stale only where the template changed since. mypy checks a cached
+    module by its source's hash when the path differs, so the new render and
+    the worker's environment path do not matter. A new cache starts as a copy
+    of the worker's (its third-party modules are the slow part). Locked for
+    the session; when it is locked or not writable the worker's cache is used.
+    """
+    directory = CACHE_ROOT / "mypy" / combination
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = (directory / "lock").open("w")
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return
+    _held_locks[f"mypy-{combination}"] = lock
+    cache = directory / "cache"
+    worker_cache = Path(env["MYPY_CACHE_DIR"])
+    if not cache.exists() and worker_cache.is_dir():
+        shutil.copytree(worker_cache, cache)
+    env["MYPY_CACHE_DIR"] = str(cache)
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """One worker more than cores: generated suites spend part of their time waiting
     on sockets, timers and subprocesses, and a spare worker fills those gaps."""

@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import all_combinations, combination_id, render, worker_environment
+from .conftest import (
+    all_combinations,
+    combination_id,
+    combination_type_cache,
+    render,
+    worker_environment,
+)
 from .stage_report import STAGE_PROPERTY
 
 COMBINATIONS = all_combinations()
@@ -53,6 +59,7 @@ def test_combination_passes_every_check(
     project = render(template_repo, tmp_path / "service", **combination)
     stages["render"] = time.perf_counter() - started
     env = worker_environment(tmp_path_factory, worker_id)
+    combination_type_cache(env, combination_id(combination))
     # uv's default link mode (hardlinks from its cache where the file system
     # allows) is much faster than "copy"; nothing in the checks writes into
     # the installed packages.
