@@ -251,10 +251,11 @@ def tool(name: str, *args: str, cwd: Path) -> None:
     assert result.returncode == 0, f"{name} {' '.join(args)}:\n{result.stdout}{result.stderr}"
 
 
+@pytest.mark.xdist_group("rendered-services")
 @pytest.mark.parametrize("name", ["defaults", "every-toggle"])
-def test_deploy_files_pass_their_linters(template_repo: Path, tmp_path: Path, name: str) -> None:
+def test_deploy_files_pass_their_linters(rendered_services: Services, name: str) -> None:
     toggles = RENDERED[name]
-    project = render(template_repo, tmp_path / "service", **toggles)
+    project, _ = rendered_services(name)
     tool("hadolint", "Dockerfile", cwd=project)
     schemas = {
         "vendor.github-workflows": ".github/workflows/ci.yml",
