@@ -91,23 +91,32 @@ def rendered_defaults(
     return rendered_services("defaults")
 
 
+def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path | None = None) -> None:
+    """Poll ``url``/health until it answers 200; fail (with ``log``) if the process exits first."""
+
+    def output() -> str:
+        return f":\n{log.read_text()}" if log is not None else ""
+
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, f"{url} exited before answering{output()}"
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (URLError, OSError):
+            pass
+        assert time.monotonic() < deadline, f"{url} never answered /health{output()}"
+        time.sleep(0.05)
+
+
 @contextmanager
 def running(command: list[str], project: Path, env: dict[str, str], port: int) -> Iterator[str]:
     """Start ``command`` in the project; yield its URL once /health answers; stop it."""
     process = subprocess.Popen(command, cwd=project, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "the service exited before answering"
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except (URLError, OSError):
-                pass
-            assert time.monotonic() < deadline, "the service did not answer /health"
-            time.sleep(0.1)
+        wait_for_health(url, process)
         yield url
     finally:
         process.terminate()

@@ -32,7 +32,7 @@ import yaml
 from websockets.sync.client import connect
 
 from .conftest import RENDERED, render
-from .test_clients import free_port, redis_server, unavailable
+from .test_clients import free_port, redis_server, unavailable, wait_for_health
 
 NGINX = os.environ.get("NGINX_PATH", "/usr/sbin/nginx")
 PACKAGE = "my_service"
@@ -62,20 +62,6 @@ def replica(
         if process.poll() is None:
             process.kill()
         process.wait(timeout=15)
-
-
-def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    with httpx.Client(timeout=1) as http:
-        while True:
-            assert process.poll() is None, f"{url} exited:\n{log.read_text()}"
-            try:
-                if http.get(f"{url}/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"{url} never became healthy:\n{log.read_text()}"
-            time.sleep(0.05)
 
 
 def proxy_configuration(generated: str, replicas: list[str], port: int) -> str:

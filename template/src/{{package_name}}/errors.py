@@ -258,6 +258,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
+_COMPONENTS = "#/components/schemas/"
 # The models that error_responses refers to, by their OpenAPI component name.
 _REFERENCED_BODIES: dict[str, type[BaseModel]] = {}
 
@@ -278,9 +279,6 @@ def error_responses(
         status: {"description": HTTPStatus(status).phrase, "content": content}
         for status in statuses
     }
-
-
-_COMPONENTS = "#/components/schemas/"
 
 
 def document_error_bodies(app: FastAPI) -> None:

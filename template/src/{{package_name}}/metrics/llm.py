@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..llm.port import LLM, Completion, CompletionRequest, FinishReason, LLMError, TokenDelta, Usage
+from ..llm.wrapper import LLMWrapper, close_stream
 from .registry import ServiceMetrics
 
 MAX_MODEL_LABELS = 20
@@ -36,21 +37,13 @@ class _ModelMetrics:
     finished: dict[str, Any]
 
 
-class MeteredLLM:
+class MeteredLLM(LLMWrapper):
     """An ``LLM`` that reports what ``inner`` does to ``metrics``."""
 
     def __init__(self, inner: LLM, metrics: ServiceMetrics) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.metrics = metrics
         self._models: dict[str, _ModelMetrics] = {}
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
 
     def _for(self, request: CompletionRequest) -> _ModelMetrics:
         model = request.model or self.inner.model
@@ -122,14 +115,9 @@ class MeteredLLM:
             reason = "error"
             raise
         finally:
-            aclose = getattr(inner, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_stream(inner)
             running.dec()
             _finished(measured, reason, usage or Usage(0, tokens), time.perf_counter() - started)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def _finished(

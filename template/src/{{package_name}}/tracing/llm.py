@@ -22,25 +22,18 @@ from opentelemetry.trace import (
 )
 
 from ..llm.port import LLM, Completion, CompletionRequest, FinishReason, LLMError, TokenDelta, Usage
+from ..llm.wrapper import LLMWrapper, close_stream
 
 TRACER_NAME = __name__
 OPERATION = "chat"
 
 
-class TracedLLM:
+class TracedLLM(LLMWrapper):
     """An ``LLM`` whose calls are spans of ``tracer_provider`` (the global one if None)."""
 
     def __init__(self, inner: LLM, tracer_provider: TracerProvider | None = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.tracer: Tracer = get_tracer(TRACER_NAME, tracer_provider=tracer_provider)
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
 
     def _attributes(self, request: CompletionRequest) -> dict[str, str | int | float | list[str]]:
         attributes: dict[str, str | int | float | list[str]] = {
@@ -97,16 +90,11 @@ class TracedLLM:
             _failed(span, exc)
             raise
         finally:
-            aclose = getattr(inner, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_stream(inner)
             _finished(span, reason, usage)
             if usage is None:  # the upstream did not count: one token per piece
                 span.set_attribute("gen_ai.usage.output_tokens", tokens)
             span.end()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def _finished(span: Span, reason: FinishReason, usage: Usage | None) -> None:
