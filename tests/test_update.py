@@ -84,7 +84,7 @@ def core(template_tree: Path, module: str) -> Path:
 def add_setting_and_release_line(tree: Path) -> None:
     """A typical release: a new (documented) setting, a line in a core module, a README note."""
     edit(
-        core(tree, "settings.py.jinja"),
+        core(tree, "core_settings.py.jinja"),
         '    env: Environment = "development"\n',
         '    env: Environment = "development"\n    release_channel: str = "stable"\n',
     )
@@ -96,9 +96,9 @@ def add_setting_and_release_line(tree: Path) -> None:
         "APP_RELEASE_CHANNEL=stable\n",
     )
     edit(
-        core(tree, "main.py.jinja"),
-        "# The capabilities' routers.",
-        'TEMPLATE_RELEASE = "0.2.0"\n\n# The capabilities\' routers.',
+        core(tree, "main.py"),
+        "# The service's own routers",
+        'TEMPLATE_RELEASE = "0.2.0"\n\n# The service\'s own routers',
     )
     readme = tree / "README.md.jinja"
     readme.write_text(f"{readme.read_text()}\n{RELEASE_NOTE}\n")
@@ -271,8 +271,8 @@ def make_owner_edits(project: Path, tools: Toolchain) -> None:
     main = package / "main.py"
     edit(
         main,
-        "CAPABILITY_ROUTERS: list[Mount] = [\n",
-        "CAPABILITY_ROUTERS: list[Mount] = [\n    Mount(API_PREFIX, widgets.router),\n",
+        "CORE_MOUNTS: list[Mount] = [\n",
+        "CORE_MOUNTS: list[Mount] = [\n    Mount(API_PREFIX, widgets.router),\n",
     )
     # Added at the top of the import block; ruff's isort puts it where it belongs.
     edit(
@@ -280,7 +280,7 @@ def make_owner_edits(project: Path, tools: Toolchain) -> None:
         "from __future__ import annotations\n",
         "from __future__ import annotations\n\nfrom .api.v1 import widgets\n",
     )
-    sub(package / "settings.py", r'^(    llm_model: str = )"[^"]*"$', r'\1"gpt-4.1-mini"')
+    sub(package / "core_settings.py", r'^(    llm_model: str = )"[^"]*"$', r'\1"gpt-4.1-mini"')
     readme = project / "README.md"
     first, rest = readme.read_text().split("\n", 1)
     readme.write_text(f"{first}\n\n{OWNER_README}{rest}")
@@ -310,7 +310,7 @@ def test_update_keeps_owner_edits_and_brings_the_release(
     update(project, "v0.2.0")
 
     package = project / "src" / PACKAGE
-    settings, main = (package / "settings.py").read_text(), (package / "main.py").read_text()
+    settings, main = (package / "core_settings.py").read_text(), (package / "main.py").read_text()
     readme = (project / "README.md").read_text()
     pyproject = (project / "pyproject.toml").read_text()
     # The owner's work survived...
@@ -361,13 +361,13 @@ def test_conflicting_update_leaves_markers_that_resolve_as_documented(
 ) -> None:
     template = template_release(tmp_path)
     project = render_release(template, tmp_path / "service", "v0.1.0")
-    settings = project / "src" / PACKAGE / "settings.py"
+    settings = project / "src" / PACKAGE / "core_settings.py"
     sub(settings, r'^(    llm_model: str = )"[^"]*"$', r'\1"llama-3.1-8b-instruct"')
     commit_all(project, "Default to our self-hosted model")
 
     def change_the_same_line(tree: Path) -> None:
         add_setting_and_release_line(tree)
-        sub(core(tree, "settings.py.jinja"), r'^(    llm_model: str = )"[^"]*"$', r'\1"gpt-4.1"')
+        sub(core(tree, "core_settings.py.jinja"), r'^(    llm_model: str = )"[^"]*"$', r'\1"gpt-4.1"')
 
     release(template, "v0.2.0", change_the_same_line)
 
@@ -379,13 +379,13 @@ def test_conflicting_update_leaves_markers_that_resolve_as_documented(
     assert text.index(CONFLICT_START) < ours < text.index("\n=======\n") < theirs
     # git sees an unmerged file ("both modified"), so nothing is committed by accident.
     unmerged = git(project, "diff", "--name-only", "--diff-filter=U").split()
-    assert unmerged == [f"src/{PACKAGE}/settings.py"]
+    assert unmerged == [f"src/{PACKAGE}/core_settings.py"]
     # The other, non-conflicting change to the same file merged cleanly.
     assert '    release_channel: str = "stable"\n' in text
 
     # The README's resolution: keep your lines, delete the markers, add, check, commit.
     keep_side(settings, "ours")
-    git(project, "add", f"src/{PACKAGE}/settings.py")
+    git(project, "add", f"src/{PACKAGE}/core_settings.py")
     assert_no_conflict_leftovers(project)
     resolved = settings.read_text()
     assert '    llm_model: str = "llama-3.1-8b-instruct"\n' in resolved

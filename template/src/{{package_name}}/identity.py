@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
-from .settings import Tier
+from .core_settings import Tier
 
 AuthMethod = Literal["jwt", "api_key", "anonymous"]
 TIERS: tuple[str, ...] = get_args(Tier)

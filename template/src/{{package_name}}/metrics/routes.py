@@ -1,47 +1,40 @@
-"""Route templates for metric labels: ``/api/v1/ws/chat/{conversation_id}``, never a raw path.
+"""``GET /metrics``: the Prometheus text format, on the service's own port.
 
-Routers are included with a prefix, and the route a request matched knows only
-its own part of the path, so the templates are collected here as routers are
-included. A request refused before routing (quota, credentials, body size)
-is matched against them by path; one that matches nothing is ``unmatched``,
-so no label ever grows with the ids in paths.
+Outside ``/api/v1`` (no quota, no API credentials) and left out of the access
+log, since a scraper calls it every few seconds. With ``APP_METRICS_TOKEN`` a
+scrape must send ``Authorization: Bearer <token>``; unset, the endpoint is
+open to whoever reaches the port (keep it on the pod network: the generated
+proxy configurations never route it).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+import hmac
 
-from starlette.routing import BaseRoute, compile_path
-from starlette.types import Scope
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
-UNMATCHED = "unmatched"
+from ..errors import AppError
+from ..settings import Settings
+from .registry import ServiceMetrics
+
+METRICS_PATH = "/metrics"
+
+router = APIRouter()
 
 
-class RouteTemplates:
-    """The full path template of every included route."""
-
-    def __init__(self) -> None:
-        self._by_route: dict[int, str] = {}
-        self._patterns: list[tuple[re.Pattern[str], str]] = []
-
-    def add(self, prefix: str, routes: Iterable[BaseRoute]) -> None:
-        for route in routes:
-            path = getattr(route, "path", None)
-            if isinstance(path, str):
-                template = prefix + path
-                # By identity: routes live as long as the app, and compare by value.
-                self._by_route[id(route)] = template
-                self._patterns.append((compile_path(template)[0], template))
-
-    def of(self, scope: Scope) -> str:
-        route = scope.get("route")
-        if route is not None:
-            template = self._by_route.get(id(route))
-            if template is not None:
-                return template
-        path: str = scope["path"]
-        for pattern, template in self._patterns:
-            if pattern.match(path):
-                return template
-        return UNMATCHED
+@router.get(METRICS_PATH, include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    state = request.app.state
+    settings: Settings = state.settings
+    if not settings.metrics_enabled:
+        raise AppError(404, "not_found", "Not Found")
+    token = settings.metrics_token
+    if token is not None:
+        presented = request.headers.get("authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(presented.encode(), expected.encode()):
+            raise AppError(401, "unauthorized", "The metrics token is missing or wrong.")
+    service_metrics: ServiceMetrics = state.metrics
+    return Response(service_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

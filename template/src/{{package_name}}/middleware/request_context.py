@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..logging_config import REQUEST_ID, AccessLog
 from ..metrics.registry import ServiceMetrics
-from ..metrics.routes import RouteTemplates
+from ..metrics.route_templates import RouteTemplates
 
 HEADER = b"x-request-id"
 # Accept a caller's id only if it is short and plain, so it is safe in logs.

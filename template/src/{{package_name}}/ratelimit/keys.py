@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 from starlette.types import Scope
 
+from ..core_settings import Tier
 from ..identity import Identity
-from ..settings import Tier
 
 # Where the authentication middleware leaves the caller: ``scope["state"][CALLER]``.
 CALLER = "caller"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from limits import parse
 
-from ..settings import Tier
+from ..core_settings import Tier
 from .port import RateLimitDecision
 from .sliding_window import decide
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol
 
-from ..settings import Tier
+from ..core_settings import Tier
 
 
 class RateLimitDecision(NamedTuple):

@@ -8,12 +8,13 @@ from typing import Annotated
 
 import typer
 
-from ..settings import Settings, UserTier
+from ..settings import Settings
 from .passwords import hash_password
+from .settings import UserTier
 from .tokens import TokenIssuer, TokenIssuingDisabledError
 
 
-def register_auth_commands(cli: typer.Typer, load_settings: Callable[[], Settings]) -> None:
+def register_commands(cli: typer.Typer, load_settings: Callable[[], Settings]) -> None:
     """Add the commands to the service's Typer app (called from ``cli.py``)."""
 
     @cli.command("hash-password")

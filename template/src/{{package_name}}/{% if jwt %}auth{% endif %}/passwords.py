@@ -20,7 +20,7 @@ from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 
 from ..errors import AppError
-from ..settings import AuthUser, UserTier
+from .settings import AuthUser, UserTier
 
 # pwdlib's recommended argon2id parameters (m=65536, t=3, p=4), as ``hash-password`` uses.
 DUMMY_HASH = (

@@ -10,10 +10,10 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..api.dependencies import IdentityDep
+from ..core_settings import Tier
 from ..errors import AppError, error_responses
 from ..identity import AuthMethod
 from ..ratelimit.memory import MemoryRateLimiter
-from ..settings import Tier
 from .refresh import RefreshRejectedError, family_of
 from .service import AuthService, TokenPair
 from .tokens import TokenIssuingDisabledError

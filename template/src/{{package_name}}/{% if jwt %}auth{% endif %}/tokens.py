@@ -19,7 +19,8 @@ import structlog
 from pydantic import SecretStr
 
 from ..identity import Identity
-from ..settings import Settings, UserTier
+from ..settings import Settings
+from .settings import UserTier
 
 logger = structlog.get_logger(__name__)
 

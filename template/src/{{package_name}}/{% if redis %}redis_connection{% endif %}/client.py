@@ -26,7 +26,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from .settings import Settings
+from ..settings import Settings
 
 MAX_CONNECTIONS = 50
 """Per process; the rate limiter needs one at a time (it batches its checks)."""

@@ -15,11 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from ...errors import ErrorBody, error_responses
-from ...llm.port import FinishReason
-from ...sse.start import start_token_stream
-from ..dependencies import IdentityDep
-from .generate import GenerateRequest, UsageReport
+from ..api.dependencies import IdentityDep
+from ..api.v1.generate import GenerateRequest, UsageReport
+from ..errors import ErrorBody, error_responses
+from ..llm.port import FinishReason
+from .start import start_token_stream
 
 router = APIRouter(tags=["generation"])
 

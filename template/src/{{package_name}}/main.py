@@ -1,51 +1,29 @@
-"""The application factory: the one place that lists the service's capabilities.
+"""The application factory: the core service plus the capabilities it was generated with.
 
-Adding or removing a capability means one line in ``CAPABILITY_ROUTERS`` (and,
-for one with resources, in ``CAPABILITY_LIFESPANS``); everything else lives in
-the capability's own files.
+The core (plain generation, metrics, probes, middleware) is set up here; every
+optional capability describes itself in its package's ``capability.py`` and is
+listed once, in ``capabilities.py``. Owners add their own routers to
+``CORE_MOUNTS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
 from starlette.middleware import Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from . import __version__
-{% if sse %}
-from .ai_sdk.routes import router as ai_sdk_router
-{% endif %}
+from . import DESCRIPTION, PACKAGE, PROJECT_NAME, __version__
 from .api import API_PREFIX, health
-from .api.dependencies import AUTH_SCHEMES
+from .api.dependencies import api_key_scheme
 from .api.openapi_security import document_authentication
 from .api.v1 import generate
-{% if sse %}
-from .api.v1.stream import router as sse_router
-{% endif %}
-{% if jwt %}
-from .auth import routes as auth_routes
-from .auth.bearer import BearerAuthenticator
-from .auth.service import auth_lifespan, build_auth
-from .auth.tokens import with_signing_secret
-{% endif %}
-{% if websocket %}
-from .chat import chat_lifespan, chat_router
-{% endif %}
-{% if sse %}
-from .demo.route import DEMO_PATH
-from .demo.route import POLICY as DEMO_POLICY
-from .demo.route import router as demo_router
-{% endif %}
+from .capabilities import optional_capabilities
+from .capability import Capability, Mount
 from .errors import ErrorShape, document_error_bodies, install_error_handlers
-{% if graphql %}
-from .graphql_api import GRAPHQL_PATH
-from .graphql_api.router import build_graphql_router
-{% endif %}
 from .identity import ApiKeyRegistry
 from .lifecycle import Lifecycle
 from .llm.factory import build_llm
@@ -53,9 +31,9 @@ from .llm.port import LLM
 from .logging_config import configure_logging
 from .metrics.llm import MeteredLLM
 from .metrics.registry import ServiceMetrics
-from .metrics.route import METRICS_PATH
-from .metrics.route import router as metrics_router
-from .metrics.routes import RouteTemplates
+from .metrics.route_templates import RouteTemplates
+from .metrics.routes import METRICS_PATH
+from .metrics.routes import router as metrics_router
 from .middleware.authentication import ApiKeyAuthenticator, AuthenticationMiddleware, Authenticator
 from .middleware.body_limit import BodyLimitMiddleware
 from .middleware.cors import CORSMiddleware
@@ -63,63 +41,17 @@ from .middleware.order import check_order
 from .middleware.rate_limit import RateLimitMiddleware
 from .middleware.request_context import RequestContextMiddleware
 from .middleware.security_headers import SecurityHeadersMiddleware
-{% if sse %}
-from .openai_api import OPENAI_PREFIX
-from .openai_api.errors import openai_error
-from .openai_api.routes import router as openai_router
-{% endif %}
 from .ratelimit.concurrency import ConcurrencyLimiter
 from .ratelimit.factory import build_rate_limiter
 from .ratelimit.memory import MemoryRateLimiter
-{% if redis %}
-from .redis_connection import build_redis, redis_lifespan
-{% endif %}
 from .settings import Settings, get_settings
 from .tracing.config import telemetry_config
 
-
-@dataclass(frozen=True, slots=True)
-class Mount:
-    """A capability's router and what the service must know about it.
-
-    ``guarded``: authentication and quotas apply to every path under
-    ``prefix``. ``error_shape``: its clients expect errors in another shape.
-    ``page_policies``: the Content-Security-Policy of each HTML page it serves.
-    """
-
-    prefix: str
-    router: APIRouter
-    guarded: bool = True
-    error_shape: ErrorShape | None = None
-    page_policies: Mapping[str, str] = field(default_factory=dict)
-
-
-# The capabilities' routers.
-CAPABILITY_ROUTERS: list[Mount] = [
+# The service's own routers, included before any capability's.
+CORE_MOUNTS: list[Mount] = [
     Mount(API_PREFIX, generate.router),
     Mount("", metrics_router, guarded=False),
-{% if sse %}
-    Mount(API_PREFIX, sse_router),
-    Mount(API_PREFIX, ai_sdk_router),
-    Mount(OPENAI_PREFIX, openai_router, error_shape=openai_error),
-    Mount("", demo_router, guarded=False, page_policies={DEMO_PATH: DEMO_POLICY}),
-{% endif %}
-{% if jwt %}
-    Mount(API_PREFIX, auth_routes.router),
-{% endif %}
-{% if websocket %}
-    Mount(API_PREFIX, chat_router),
-{% endif %}
 ]
-GUARDED_PREFIXES = tuple(
-    dict.fromkeys(mount.prefix for mount in CAPABILITY_ROUTERS if mount.guarded)
-)
-ERROR_SHAPES: dict[str, ErrorShape] = {
-    mount.prefix: mount.error_shape for mount in CAPABILITY_ROUTERS if mount.error_shape
-}
-PAGE_POLICIES: dict[str, str] = {
-    path: policy for mount in CAPABILITY_ROUTERS for path, policy in mount.page_policies.items()
-}
 
 
 @asynccontextmanager
@@ -133,31 +65,24 @@ async def llm_lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.rate_limiter.aclose()
 
 
-# Per-capability resources (connections, background tasks), opened in order
-# at startup and closed in reverse at shutdown.
-CAPABILITY_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
-    llm_lifespan,
-{% if redis %}
-    redis_lifespan,
-{% endif %}
-{% if jwt %}
-    auth_lifespan,
-{% endif %}
-{% if websocket %}
-    chat_lifespan,
-{% endif %}
-]
+def core_mounts(settings: Settings) -> Sequence[Mount]:
+    return CORE_MOUNTS
+
+
+CORE = Capability(name="core", mounts=core_mounts, lifespan=llm_lifespan)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open shared resources at startup; drain and close them at shutdown."""
     lifecycle: Lifecycle = app.state.lifecycle
+    capabilities: list[Capability] = app.state.capabilities
     lifecycle.install_signal_hooks()
     try:
         async with AsyncExitStack() as stack:
-            for capability_lifespan in CAPABILITY_LIFESPANS:
-                await stack.enter_async_context(capability_lifespan(app))
+            for capability in capabilities:
+                if capability.lifespan is not None:
+                    await stack.enter_async_context(capability.lifespan(app))
             try:
                 yield
             finally:
@@ -166,19 +91,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lifecycle.restore_signal_hooks()
 
 
-def build_authenticators(settings: Settings) -> list[Authenticator]:
-    """Every way a caller may prove who it is, tried in order."""
-    return [
-        # OpenAI's clients send their key as a bearer token; with JWT on, a
-        # bearer that is not a configured key is left to the JWT check.
-        ApiKeyAuthenticator(ApiKeyRegistry(settings.api_keys), bearer_may_be_jwt={{ jwt }}),
-{% if jwt %}
-        BearerAuthenticator.from_settings(settings),
-{% endif %}
+def build_authenticators(
+    app: FastAPI, settings: Settings, capabilities: Sequence[Capability]
+) -> list[Authenticator]:
+    """Every way a caller may prove who it is, tried in order: API keys first."""
+    others = [
+        authenticator
+        for capability in capabilities
+        for authenticator in capability.authenticators(app, settings)
     ]
+    # OpenAI's clients send their key as a bearer token; where another way
+    # takes bearer tokens, one that is not a configured key is left to it.
+    api_keys = ApiKeyAuthenticator(
+        ApiKeyRegistry(settings.api_keys), bearer_may_be_jwt=bool(others)
+    )
+    return [api_keys, *others]
 
 
-def middleware_stack(app: FastAPI, settings: Settings) -> list[Middleware]:
+def middleware_stack(
+    app: FastAPI, settings: Settings, capabilities: Sequence[Capability], mounts: Sequence[Mount]
+) -> list[Middleware]:
     """The pure-ASGI middleware, outermost first, as Starlette takes them.
 
     A request meets them in this order: the forwarded client is resolved
@@ -188,18 +120,15 @@ def middleware_stack(app: FastAPI, settings: Settings) -> list[Middleware]:
     them; then the caller is identified, and counted against their quota.
     Where authentication is required, OpenAPI documents its schemes.
     """
-{% if jwt %}
-    # With JWT, every /api/v1 route but logging in needs a token or an API key.
-    required = True
-    public_paths = frozenset(
-        API_PREFIX + path for path in (auth_routes.TOKEN_PATH, auth_routes.REFRESH_PATH)
-    )
-{% else %}
-    required = bool(settings.api_keys)
-    public_paths: frozenset[str] = frozenset()
-{% endif %}
+    guarded_prefixes = tuple(dict.fromkeys(mount.prefix for mount in mounts if mount.guarded))
+    page_policies = {
+        path: policy for mount in mounts for path, policy in mount.page_policies.items()
+    }
+    public_paths = frozenset().union(*(c.public_paths for c in capabilities))
+    required = bool(settings.api_keys) or any(c.requires_authentication for c in capabilities)
     if required:
-        document_authentication(app, AUTH_SCHEMES, public_paths, prefixes=GUARDED_PREFIXES)
+        schemes = [api_key_scheme, *(scheme for c in capabilities for scheme in c.auth_schemes)]
+        document_authentication(app, schemes, public_paths, prefixes=guarded_prefixes)
     stack = [
         Middleware(
             RequestContextMiddleware,
@@ -208,7 +137,7 @@ def middleware_stack(app: FastAPI, settings: Settings) -> list[Middleware]:
             quiet_paths=frozenset({METRICS_PATH}),
         ),
         Middleware(
-            SecurityHeadersMiddleware, hsts=settings.is_production, page_policies=PAGE_POLICIES
+            SecurityHeadersMiddleware, hsts=settings.is_production, page_policies=page_policies
         ),
         Middleware(
             CORSMiddleware,
@@ -226,25 +155,23 @@ def middleware_stack(app: FastAPI, settings: Settings) -> list[Middleware]:
         Middleware(
             AuthenticationMiddleware,
             authenticators=app.state.authenticators,
-            guarded_prefixes=GUARDED_PREFIXES,
+            guarded_prefixes=guarded_prefixes,
             required=required,
             public_paths=public_paths,
             failure_limiter=MemoryRateLimiter(
                 {"anonymous": settings.auth_failure_rate_limit},
                 max_keys=settings.rate_limit_memory_max_keys,
             ),
-{% if graphql %}
-            in_protocol_websocket_paths=frozenset({GRAPHQL_PATH}),
-{% endif %}
+            in_protocol_websocket_paths=frozenset().union(
+                *(c.in_protocol_websocket_paths for c in capabilities)
+            ),
         ),
         Middleware(
             RateLimitMiddleware,
             limiter=app.state.rate_limiter,
-            guarded_prefixes=GUARDED_PREFIXES,
+            guarded_prefixes=guarded_prefixes,
             refusals=app.state.metrics.refusals,
-{% if graphql %}
-            self_counting_paths=frozenset({GRAPHQL_PATH}),
-{% endif %}
+            self_counting_paths=frozenset().union(*(c.self_counting_paths for c in capabilities)),
         ),
     ]
     if settings.trusted_proxies:
@@ -261,16 +188,17 @@ def create_app(
     tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """Build the service; tests pass their own settings, model and tracer provider."""
+    capabilities = [CORE, *optional_capabilities()]
     settings = settings or get_settings()
     tracing = settings.tracing_enabled
     configure_logging(settings.log_level, settings.json_logs, trace_ids=tracing)
-{% if jwt %}
-    settings = with_signing_secret(settings)
-{% endif %}
+    for capability in capabilities:
+        if capability.complete_settings is not None:
+            settings = capability.complete_settings(settings)
     docs = settings.serves_api_docs
     app = FastAPI(
-        title="{{ project_name }}",
-        description="{{ description }}",
+        title=PROJECT_NAME,
+        description=DESCRIPTION,
         version=__version__,
         lifespan=lifespan,
         # Off, the schema is still built for the `openapi` command.
@@ -281,8 +209,9 @@ def create_app(
     )
     lifecycle = Lifecycle(goodbye_timeout=settings.shutdown_timeout_seconds)
     app.state.settings = settings
+    app.state.capabilities = capabilities
     app.state.lifecycle = lifecycle
-    app.state.metrics = ServiceMetrics(prefix="{{ package_name }}")
+    app.state.metrics = ServiceMetrics(prefix=PACKAGE)
     app.state.route_templates = RouteTemplates()
     model = llm or build_llm(settings)
     if tracing:
@@ -291,33 +220,30 @@ def create_app(
         model = TracedLLM(model, tracer_provider)
     app.state.llm = MeteredLLM(model, app.state.metrics) if settings.metrics_enabled else model
     app.state.readiness_checks = {"draining": _draining_check(lifecycle)}
-{% if redis %}
-    app.state.redis = build_redis(settings)
-{% endif %}
-    app.state.authenticators = build_authenticators(settings)
-{% if jwt %}
-    app.state.auth = build_auth(app, settings)
-{% endif %}
+    for capability in capabilities:
+        capability.setup(app, settings)
+    app.state.authenticators = build_authenticators(app, settings, capabilities)
     app.state.rate_limiter = build_rate_limiter(app, settings)
     app.state.concurrency_limiter = ConcurrencyLimiter()
 
     install_error_handlers(app)
     document_error_bodies(app)
-    app.user_middleware = middleware_stack(app, settings)
+    mounts = [mount for capability in capabilities for mount in capability.mounts(settings)]
+    app.user_middleware = middleware_stack(app, settings, capabilities, mounts)
+    app.state.error_shapes = error_shapes(mounts)
     # Each router is included directly, not through one /api/v1 parent router,
-    # and the API before the probes: FastAPI (0.137+) keeps included routers as
-    # a tree and walks it on every request, so each extra level, and the
-    # probes' router tried first, would cost every API request.
-    app.state.error_shapes = ERROR_SHAPES
-    included = [(mount.prefix, mount.router) for mount in CAPABILITY_ROUTERS]
-    included.append(("", health.router))
-{% if graphql %}
-    included.append(("", build_graphql_router(settings)))
-{% endif %}
-    for prefix, router in included:
-        app.include_router(router, prefix=prefix)
-        app.state.route_templates.add(prefix, router.routes)
+    # and the API before the probes: FastAPI keeps included routers as a tree
+    # and walks it on every request, so each extra level, and the probes'
+    # router tried first, would cost every API request.
+    for mount in [*mounts, Mount("", health.router, guarded=False)]:
+        app.include_router(mount.router, prefix=mount.prefix)
+        app.state.route_templates.add(mount.prefix, mount.router.routes)
     return app
+
+
+def error_shapes(mounts: Sequence[Mount]) -> dict[str, ErrorShape]:
+    """Where clients expect errors in another shape than the service's own, by prefix."""
+    return {mount.prefix: mount.error_shape for mount in mounts if mount.error_shape}
 
 
 def _draining_check(lifecycle: Lifecycle) -> health.ReadinessCheck:

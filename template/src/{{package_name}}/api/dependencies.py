@@ -12,35 +12,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-{% if jwt %}
-from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-{% else %}
 from fastapi.security import APIKeyHeader
-{% endif %}
-from fastapi.security.base import SecurityBase
 
 from ..identity import Identity
 from ..settings import Settings
 
 # Declared for OpenAPI (the docs' Authorize button); AuthenticationMiddleware
-# has already verified whatever the caller sent.
+# has already verified whatever the caller sent. Capabilities that add ways to
+# authenticate declare their own schemes (``Capability.auth_schemes``).
 api_key_scheme = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="A key from APP_API_KEYS."
 )
-{% if jwt %}
-bearer_scheme = OAuth2PasswordBearer(
-    tokenUrl="/api/v1/auth/token",
-    auto_error=False,
-    description="A JWT from POST /api/v1/auth/token (or the mint-token command).",
-)
-{% endif %}
-# Every way to authenticate, for the OpenAPI schema (see openapi_security.py).
-AUTH_SCHEMES: list[SecurityBase] = [
-    api_key_scheme,
-{% if jwt %}
-    bearer_scheme,
-{% endif %}
-]
 
 
 async def get_settings(request: Request) -> Settings:
@@ -51,9 +33,6 @@ async def get_settings(request: Request) -> Settings:
 async def get_identity(
     request: Request,
     _api_key: Annotated[str | None, Security(api_key_scheme)] = None,
-{% if jwt %}
-    _bearer: Annotated[str | None, Security(bearer_scheme)] = None,
-{% endif %}
 ) -> Identity | None:
     """The caller, as resolved by the authentication middleware (None: anonymous)."""
     identity: Identity | None = getattr(request.state, "identity", None)
