@@ -1,6 +1,7 @@
-"""The generated README's commands work when pasted in order.
+"""The generated README's commands, and its pages', work when pasted in order.
 
-Every line of the README's ``sh`` blocks runs in one bash session (so ``KEY``
+Every line of the ``sh`` blocks of the README and then of each page it links
+in ``docs/`` (in the order of the links) runs in one bash session (so ``KEY``
 and ``TOKEN`` carry over), in the project's folder, against the service
 started as the README's first command starts it; ``curl`` fails on an HTTP
 error, as a person would notice one. Only the port is changed. Lines that
@@ -39,12 +40,24 @@ def readme_commands(readme: str) -> list[str]:
     return commands
 
 
+def documented_commands(project: Path) -> list[str]:
+    """The README's commands, then those of each docs page it links, in link order."""
+    readme = (project / "README.md").read_text()
+    pages = dict.fromkeys(re.findall(r"\]\((docs/[\w-]+\.md)\)", readme))
+    written = {str(path.relative_to(project)) for path in (project / "docs").glob("*.md")}
+    assert set(pages) == written, f"docs pages not linked: {written - set(pages)}"
+    commands = readme_commands(readme)
+    for page in pages:
+        commands += readme_commands((project / page).read_text())
+    return commands
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("rendered-services")
 @pytest.mark.parametrize("name", ["defaults", "every-toggle"])
 def test_readme_commands_work_in_order(rendered_services: Services, name: str) -> None:
     project, env = rendered_services(name)
-    commands = readme_commands((project / "README.md").read_text())
+    commands = documented_commands(project)
     runnable = [command for command in commands if not NOT_RUN_HERE.search(command)]
     assert sum(command.startswith("curl") for command in runnable) >= 4, runnable
     port = free_port()

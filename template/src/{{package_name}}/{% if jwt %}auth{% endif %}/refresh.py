@@ -7,7 +7,7 @@ whoever holds the newest token must log in again.
 
 Tokens look like ``<family>.<secret>``; stores keep only a SHA-256 of the
 token, never the token itself. This module holds the in-memory store (one per
-process: with several workers each keeps its own families, see the README);
+process: with several workers each keeps its own families, see docs/authentication.md);
 with Redis, ``refresh_redis.RedisRefreshStore`` shares them.
 """
 

@@ -44,7 +44,7 @@ async def chat(
         ),
     ],
 ) -> None:
-    """Chat over JSON text frames; see the protocol in ``chat.protocol`` and the README."""
+    """Chat over JSON text frames; see the protocol in ``chat.protocol`` and docs/chat.md."""
     state = websocket.app.state
     if not origin_allowed(websocket.headers, state.settings.cors_origins):
         await send_error(
