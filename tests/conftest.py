@@ -20,6 +20,7 @@ from typing import Any
 import copier
 import pytest
 import yaml
+from pytest_copie.plugin import Copie
 
 pytest_plugins = ("tests.stage_report",)
 
@@ -89,6 +90,20 @@ def snapshot_template(destination: Path) -> Path:
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return snapshot_template(tmp_path_factory.mktemp("template") / "repo")
+
+
+def copy_with(copie: Copie, template: Path, **answers: Any) -> Path:
+    """Render ``template`` with ``answers`` through pytest-copie; the project's path.
+
+    pytest-copie picks the destination (under the test's ``tmp_path``) and
+    removes it after the test; it passes the answers as Copier's user
+    defaults, which Copier validates like any other answer.
+    """
+    result = copie.copy(extra_answers=answers, template_dir=template)
+    if result.exception is not None:
+        raise result.exception
+    assert result.project_dir is not None
+    return result.project_dir
 
 
 def render(template: Path, destination: Path, **answers: Any) -> Path:

@@ -1,4 +1,10 @@
-"""Questions: bad answers are refused with a clear message and nothing is written."""
+"""Questions: bad answers are refused with a clear message and nothing is written.
+
+These tests render with Copier's own ``run_copy`` (``conftest.render``) rather
+than pytest-copie, which the matrix and toggle tests use: they check that the
+destination they chose stays empty after a refusal, and pytest-copie chooses
+the destination itself.
+"""
 
 from __future__ import annotations
 

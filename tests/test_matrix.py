@@ -15,12 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+from pytest_copie.plugin import Copie
 
 from .conftest import (
     all_combinations,
     combination_id,
     combination_type_cache,
-    render,
+    copy_with,
     worker_environment,
 )
 from .stage_report import STAGE_PROPERTY
@@ -48,7 +49,7 @@ def run_step(name: str, command: list[str], project: Path, env: dict[str, str]) 
 def test_combination_passes_every_check(
     combination: dict[str, bool],
     template_repo: Path,
-    tmp_path: Path,
+    copie: Copie,
     worker_id: str,
     tmp_path_factory: pytest.TempPathFactory,
     request: pytest.FixtureRequest,
@@ -56,7 +57,7 @@ def test_combination_passes_every_check(
     stages: dict[str, float] = {}
     request.node.user_properties.append((STAGE_PROPERTY, stages))
     started = time.perf_counter()
-    project = render(template_repo, tmp_path / "service", **combination)
+    project = copy_with(copie, template_repo, **combination)
     stages["render"] = time.perf_counter() - started
     env = worker_environment(tmp_path_factory, worker_id)
     combination_type_cache(env, combination_id(combination))

@@ -6,8 +6,9 @@ import filecmp
 from pathlib import Path
 
 import pytest
+from pytest_copie.plugin import Copie
 
-from .conftest import QUESTIONS, TOGGLES, render
+from .conftest import QUESTIONS, TOGGLES, copy_with
 
 # Files that mention every answer and so always differ; they prove nothing.
 ALWAYS_DIFFERENT = {".copier-answers.yml", "README.md"}
@@ -28,10 +29,10 @@ def differences(left: Path, right: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("toggle", TOGGLES)
-def test_toggle_changes_the_service(toggle: str, template_repo: Path, tmp_path: Path) -> None:
+def test_toggle_changes_the_service(toggle: str, template_repo: Path, copie: Copie) -> None:
     default = bool(QUESTIONS[toggle]["default"])
-    as_default = render(template_repo, tmp_path / "default")
-    flipped = render(template_repo, tmp_path / "flipped", **{toggle: not default})
+    as_default = copy_with(copie, template_repo)
+    flipped = copy_with(copie, template_repo, **{toggle: not default})
     changed = differences(as_default, flipped)
     assert changed, f"switching {toggle} changed nothing but the answers file"
 

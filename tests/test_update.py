@@ -367,7 +367,8 @@ def test_conflicting_update_leaves_markers_that_resolve_as_documented(
 
     def change_the_same_line(tree: Path) -> None:
         add_setting_and_release_line(tree)
-        sub(core(tree, "core_settings.py.jinja"), r'^(    llm_model: str = )"[^"]*"$', r'\1"gpt-4.1"')
+        settings = core(tree, "core_settings.py.jinja")
+        sub(settings, r'^(    llm_model: str = )"[^"]*"$', r'\1"gpt-4.1"')
 
     release(template, "v0.2.0", change_the_same_line)
 
@@ -503,4 +504,4 @@ def test_readme_update_section_matches_the_tests() -> None:
     generated_section = (ROOT / "template" / "docs" / "updating.md.jinja").read_text()
     for needle in ("copier update --trust --defaults", CONFLICT_START, CONFLICT_END, "--data"):
         assert needle in section, f"docs/updating.md must mention {needle!r}"
-        assert needle in generated_section, f"the generated docs/updating.md must mention {needle!r}"
+        assert needle in generated_section, f"generated docs/updating.md must mention {needle!r}"
