@@ -13,7 +13,7 @@ from ..api.dependencies import IdentityDep
 from ..core_settings import Tier
 from ..errors import AppError, error_responses
 from ..identity import AuthMethod
-from ..ratelimit.memory import MemoryRateLimiter
+from ..ratelimit.port import RateLimitBackendError, RateLimiter
 from .refresh import RefreshRejectedError, family_of
 from .service import AuthService, TokenPair
 from .tokens import TokenIssuingDisabledError
@@ -83,8 +83,17 @@ def _issuing_disabled() -> AppError:
     return AppError(501, "token_issuing_disabled", str(TokenIssuingDisabledError()))
 
 
-async def _count_login(limiter: MemoryRateLimiter, key: str) -> None:
-    decision = await limiter.hit(key, "anonymous")
+async def _count_login(limiter: RateLimiter, key: str) -> None:
+    try:
+        decision = await limiter.hit(key, "anonymous")
+    except RateLimitBackendError:
+        # Redis is down and the failure policy is "closed", as for request quotas.
+        raise AppError(
+            503,
+            "rate_limit_unavailable",
+            "Rate limiting is temporarily unavailable; try again shortly.",
+            headers={"Retry-After": "1"},
+        ) from None
     if not decision.allowed:
         raise AppError(
             429,
@@ -118,13 +127,13 @@ async def issue_token(
 ) -> TokenResponse:
     """OAuth2 password flow (form fields `username`, `password`) against `APP_AUTH_USERS`.
 
-    Attempts are limited per username and per client address.
+    Attempts are limited per client address, and per username from one address.
     """
     if auth.issuer is None:
         raise _issuing_disabled()
     client_ip = request.client.host if request.client else "unknown"
-    await _count_login(auth.login_limit_per_ip, f"login-ip:{client_ip}")
-    await _count_login(auth.login_limit_per_username, f"login-user:{form.username}")
+    await _count_login(auth.login_limit_per_ip, client_ip)
+    await _count_login(auth.login_limit_per_account, f"{client_ip}:{form.username}")
     tier = await auth.users.authenticate(form.username, form.password)
     if tier is None:
         logger.info("login_failed", username=form.username)
