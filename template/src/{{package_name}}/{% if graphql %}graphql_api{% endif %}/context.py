@@ -11,7 +11,9 @@ from strawberry.fastapi import BaseContext
 from ..identity import Identity
 from ..lifecycle import Lifecycle
 from ..llm.port import LLM
+from ..metrics.registry import ServiceMetrics
 from ..middleware.authentication import AuthenticationError, Authenticator
+from ..ratelimit.concurrency import ConcurrencyLimiter
 from ..ratelimit.keys import Caller, caller_for
 from ..ratelimit.port import RateLimitDecision, RateLimiter
 from ..settings import Settings
@@ -32,6 +34,8 @@ class GraphQLContext(BaseContext):
         self.llm: LLM = state.llm
         self.lifecycle: Lifecycle = state.lifecycle
         self.rate_limiter: RateLimiter = state.rate_limiter
+        self.concurrency_limiter: ConcurrencyLimiter = state.concurrency_limiter
+        self.metrics: ServiceMetrics = state.metrics
         self.authenticators: Sequence[Authenticator] = state.authenticators
         self.identity: Identity | None = getattr(connection.state, "identity", None)
         self.authentication_required: bool = getattr(

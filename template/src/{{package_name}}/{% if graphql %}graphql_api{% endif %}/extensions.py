@@ -6,11 +6,20 @@ instances and no state leaks from one request to the next.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
 import structlog
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionNode,
+    get_operation_ast,
+)
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -26,19 +35,60 @@ from .errors import CodedError, CodedErrors
 logger = structlog.get_logger(__name__)
 
 
-class OperationRateLimit(SchemaExtension):
-    """Count one hit per operation against the caller's quota, the one REST uses.
+# Root fields that call the model: each one, aliases included, is one charge.
+MODEL_FIELDS = frozenset({"generate", "generateStream"})
 
-    Runs after validation, so a malformed query costs nothing; a subscription
-    counts once when it starts, not per event.
+
+def model_calls(document: DocumentNode | None, operation_name: str | None) -> int:
+    """How many times the operation calls the model, read from its root selections."""
+    if document is None:
+        return 0
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return 0
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+
+    def count(selections: Iterable[SelectionNode], seen: frozenset[str]) -> int:
+        total = 0
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                total += selection.name.value in MODEL_FIELDS
+            elif isinstance(selection, InlineFragmentNode):
+                total += count(selection.selection_set.selections, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in fragments and name not in seen:
+                    spread = fragments[name].selection_set.selections
+                    total += count(spread, seen | {name})
+        return total
+
+    return count(operation.selection_set.selections, frozenset())
+
+
+class OperationRateLimit(SchemaExtension):
+    """Charge the caller's quota, the one REST uses: once per model call.
+
+    An operation that calls the model N times (aliases of ``generate``, say)
+    costs N hits, like N REST requests; one that does not costs one. Runs
+    after validation, so a malformed query costs nothing; a subscription is
+    charged when it starts, not per event.
     """
 
     async def on_execute(self) -> AsyncIterator[None]:
-        context = self.execution_context.context
+        execution = self.execution_context
+        context = execution.context
         if isinstance(context, GraphQLContext):
+            charges = max(1, model_calls(execution.graphql_document, execution.operation_name))
             try:
                 caller = context.caller
-                decision = await context.rate_limiter.hit(caller.key, caller.tier)
+                for _ in range(charges):
+                    decision = await context.rate_limiter.hit(caller.key, caller.tier)
+                    if not decision.allowed:
+                        break
             except Exception as exc:
                 logger.warning("graphql_rate_limit_unavailable", error=type(exc).__name__)
                 raise CodedError(

@@ -16,3 +16,8 @@ class GraphQLSettings(SettingsBase):
     graphql_max_aliases: int = Field(default=15, ge=0)
     graphql_max_tokens: int = Field(default=1000, ge=1)
     graphql_max_subscriptions_per_connection: int = Field(default=5, ge=1)
+    graphql_max_concurrent_subscriptions: int = Field(
+        default=5,
+        ge=1,
+        description="Subscriptions one caller may hold open, over all its sockets (per process).",
+    )
