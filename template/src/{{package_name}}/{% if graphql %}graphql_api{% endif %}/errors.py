@@ -9,6 +9,7 @@ no exception text or stack trace reaches a client.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -44,17 +45,29 @@ def is_unexpected(error: GraphQLError) -> bool:
     """True for errors that come from a bug or an unknown failure, not from our own checks.
 
     Errors without an original exception come from parsing and validation
-    (syntax, unknown fields, depth and alias limits): they describe the query,
-    not the server, and are safe to show.
+    (syntax, unknown fields, depth and alias limits), and those caused by a
+    GraphQLError from coercing variables: they describe the query, not the
+    server, and are safe to show.
     """
     original = error.original_error
-    if original is None or isinstance(original, CodedError):
+    # graphql-core raises GraphQLError for what is wrong with the request
+    # (a variable of the wrong type, say); the service raises CodedError.
+    if original is None or isinstance(original, GraphQLError):
         return False
     return not isinstance(original, LLMError | AppError)
 
 
-def coded(error: GraphQLError) -> GraphQLError:
-    """The error as the client sees it: always with ``extensions.code``."""
+# graphql-core's hint at the names a query could have meant, e.g.
+# "Cannot query field 'statu' on type 'Query'. Did you mean 'status'?"
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def coded(error: GraphQLError, suggest_names: bool = True) -> GraphQLError:
+    """The error as the client sees it: always with ``extensions.code``.
+
+    Without ``suggest_names`` (introspection off) the message keeps its point
+    but names no field, argument or type the query did not already name.
+    """
     original = error.original_error
     if isinstance(original, LLMError):
         code, message = original.code, original.public_message
@@ -64,6 +77,8 @@ def coded(error: GraphQLError) -> GraphQLError:
         return error
     else:
         code, message = "validation_error", error.message
+    if not suggest_names:
+        message = SUGGESTION.sub("", message)
     return GraphQLError(
         message,
         nodes=error.nodes,
@@ -81,8 +96,9 @@ class CodedErrors(MaskErrors):
     original is logged by ``Schema.process_errors`` before this runs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, suggest_names: bool = True) -> None:
         super().__init__(should_mask_error=is_unexpected, error_message=INTERNAL_ERROR_MESSAGE)
+        self.suggest_names = suggest_names
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
@@ -90,4 +106,4 @@ class CodedErrors(MaskErrors):
         return masked
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [coded(error) for error in super()._process_errors(errors)]
+        return [coded(error, self.suggest_names) for error in super()._process_errors(errors)]

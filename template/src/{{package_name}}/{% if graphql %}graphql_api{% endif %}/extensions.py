@@ -70,13 +70,25 @@ def model_calls(document: DocumentNode | None, operation_name: str | None) -> in
 
 
 class OperationRateLimit(SchemaExtension):
-    """Charge the caller's quota, the one REST uses: once per model call.
+    """Charge the caller's quota, the one REST uses, once per model call.
 
-    An operation that calls the model N times (aliases of ``generate``, say)
-    costs N hits, like N REST requests; one that does not costs one. Runs
-    after validation, so a malformed query costs nothing; a subscription is
-    charged when it starts, not per event.
+    An operation that calls the model N times (aliased ``generate`` fields,
+    say) costs N hits, like N REST requests, all charged before it runs; one
+    without a model call costs one. A request that does not parse or validate
+    costs one hit too (its answer is the error either way), so malformed
+    queries are no free way to hammer the service. A subscription is charged
+    when it starts, not per event.
     """
+
+    async def on_parse(self) -> AsyncIterator[None]:
+        yield
+        if self.execution_context.pre_execution_errors:
+            await self._count_invalid_request()
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        yield
+        if self.execution_context.pre_execution_errors:
+            await self._count_invalid_request()
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
@@ -102,6 +114,16 @@ class OperationRateLimit(SchemaExtension):
                     retry_after=decision.retry_after,
                 )
         yield
+
+    async def _count_invalid_request(self) -> None:
+        """Count one hit; the request is answered with its own error whatever the quota says."""
+        context = self.execution_context.context
+        if isinstance(context, GraphQLContext):
+            caller = context.caller
+            try:
+                await context.rate_limiter.hit(caller.key, caller.tier)
+            except Exception as exc:
+                logger.warning("graphql_rate_limit_unavailable", error=type(exc).__name__)
 
 
 def introspection_enabled(settings: Settings) -> bool:
@@ -137,7 +159,8 @@ class SchemaLimits:
 def build_extensions(limits: SchemaLimits) -> list[Callable[[], SchemaExtension]]:
     """The schema's extensions, each one a factory."""
     extensions: list[Callable[[], SchemaExtension]] = [
-        CodedErrors,
+        # Without introspection, error messages do not suggest field names either.
+        partial(CodedErrors, suggest_names=limits.introspection),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         partial(QueryDepthLimiter, max_depth=limits.max_depth),
         partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
