@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,8 +65,13 @@ def replica(
         process.wait(timeout=15)
 
 
+# The generated header timeout, shortened so the test need not wait for it.
+HEADER_TIMEOUT = ("client_header_timeout 10s;", "client_header_timeout 1s;")
+
+
 def proxy_configuration(generated: str, replicas: list[str], port: int) -> str:
-    """The generated configuration with only the upstream servers and the port replaced."""
+    """The generated configuration with the upstream servers, the port and the header
+    timeout (``HEADER_TIMEOUT``) replaced."""
     upstream = re.search(r"^(\s*)server api:8000( [^;]*)?;$", generated, re.MULTILINE)
     assert upstream, "deploy/nginx/nginx.conf must name the compose service as its upstream"
     indent, parameters = upstream.group(1), upstream.group(2) or ""
@@ -73,8 +79,11 @@ def proxy_configuration(generated: str, replicas: list[str], port: int) -> str:
         f"{indent}server {url.removeprefix('http://')}{parameters};" for url in replicas
     )
     assert generated.count("listen 80;") == 1
-    return generated.replace(upstream.group(0), servers).replace(
-        "listen 80;", f"listen 127.0.0.1:{port};"
+    assert generated.count(HEADER_TIMEOUT[0]) == 1
+    return (
+        generated.replace(upstream.group(0), servers)
+        .replace("listen 80;", f"listen 127.0.0.1:{port};")
+        .replace(*HEADER_TIMEOUT)
     )
 
 
@@ -114,6 +123,24 @@ def stream_lines(http: httpx.Client, max_tokens: int) -> Iterator[tuple[float, s
         assert response.status_code == 200, response.read()
         for line in response.iter_lines():
             yield time.monotonic(), line
+
+
+def check_headers_are_bounded_in_size_and_time(proxy: str) -> None:
+    """What uvicorn does not bound, the proxy does, before any replica sees the request."""
+    host, port = proxy.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as oversized:
+        header = b"X-Oversized: " + b"a" * 64 * 1024
+        oversized.sendall(b"GET /health HTTP/1.1\r\nHost: proxy\r\n" + header + b"\r\n\r\n")
+        reply = oversized.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:200]
+    assert b"Request Header Or Cookie Too Large" in reply  # nginx's answer, not a replica's
+    with socket.create_connection((host, int(port)), timeout=10) as slow:
+        slow.sendall(b"GET /health HTTP/1.1\r\nHost: proxy\r\nX-Slow: ")
+        started = time.monotonic()
+        while slow.recv(4096):  # nginx may say 408 first; then it closes
+            pass
+        waited = time.monotonic() - started
+    assert 0.5 < waited < 8, f"the proxy held unfinished headers for {waited:.1f} s"
 
 
 def check_tokens_arrive_as_made(proxy: str) -> None:
@@ -225,6 +252,7 @@ def test_two_replicas_behind_the_generated_nginx(
         configuration = proxy_configuration(generated, [url for url, _ in replicas], port)
         proxy = stack.enter_context(nginx(configuration, tmp_path, port))
 
+        check_headers_are_bounded_in_size_and_time(proxy)
         check_quotas_follow_the_forwarded_client(proxy, shared=toggles["redis"])
         check_tokens_arrive_as_made(proxy)
         if toggles["websocket"]:
