@@ -7,6 +7,7 @@ from typing import overload
 
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +17,7 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from ..errors import send_error
+from ..errors import error_responses, send_error
 from ..middleware.authentication import AuthenticationError
 from ..middleware.cors import origin_allowed
 from ..settings import Settings
@@ -94,7 +95,7 @@ def build_graphql_router(settings: Settings) -> ServiceGraphQLRouter:
     image tag; browsers may open the socket only from ``APP_CORS_ORIGINS`` (or
     the service's own origin).
     """
-    return ServiceGraphQLRouter(
+    router = ServiceGraphQLRouter(
         build_schema(settings),
         path=GRAPHQL_PATH,
         graphql_ide="graphiql" if graphiql_enabled(settings) else None,
@@ -107,3 +108,11 @@ def build_graphql_router(settings: Settings) -> ServiceGraphQLRouter:
         multipart_uploads_enabled=False,
         tags=["graphql"],
     )
+    # What the service answers before Strawberry does (a body it cannot read,
+    # no or bad credentials, too large, too many failed credentials), in the
+    # error schema, as on every other route.
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            body = (413,) if "POST" in route.methods else ()
+            route.responses.update(error_responses(400, 401, *body, 429))
+    return router

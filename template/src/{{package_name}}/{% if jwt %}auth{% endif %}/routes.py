@@ -107,7 +107,7 @@ async def _count_login(limiter: RateLimiter, key: str) -> None:
     "/token",
     summary="Log in with a username and password",
     responses={
-        **error_responses(401, 422, 429, 501, 503),
+        **error_responses(400, 401, 413, 422, 429, 501, 503),
         200: {
             "content": {
                 "application/json": {
@@ -146,7 +146,7 @@ async def issue_token(
 @router.post(
     "/refresh",
     summary="Trade a refresh token for new tokens",
-    responses=error_responses(401, 422, 429, 501, 503),
+    responses=error_responses(400, 401, 413, 422, 429, 501, 503),
 )
 async def refresh_token(body: RefreshRequest, auth: AuthDep) -> TokenResponse:
     """Spend the refresh token and get a new pair; reusing a spent one revokes its session."""
@@ -170,7 +170,7 @@ async def refresh_token(body: RefreshRequest, auth: AuthDep) -> TokenResponse:
     return TokenResponse.of(pair)
 
 
-@router.get("/me", summary="Who am I", responses=error_responses(401))
+@router.get("/me", summary="Who am I", responses=error_responses(401, 429))
 async def me(identity: IdentityDep) -> MeResponse:
     """The caller's identity and rate-limit tier, from the bearer token or API key."""
     if identity is None:

@@ -64,7 +64,12 @@ def _json_data(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _event_stream_openapi() -> dict[str, Any]:
-    """The 200 response as ``text/event-stream``, each event's shape as an ``itemSchema``."""
+    """The 200 response as ``text/event-stream``, with each event's shape.
+
+    OpenAPI 3.2 describes the items of a stream with ``itemSchema``; the
+    document FastAPI writes is 3.1, where only extensions may add keys to a
+    media type, so the same schema goes under ``x-itemSchema``.
+    """
     token = {
         "title": "token",
         "type": "object",
@@ -99,7 +104,7 @@ def _event_stream_openapi() -> dict[str, Any]:
         "content": {
             "text/event-stream": {
                 "schema": {"type": "string"},
-                "itemSchema": {"oneOf": [token, done, error]},
+                "x-itemSchema": {"oneOf": [token, done, error]},
                 "example": _EXAMPLE,
             }
         },
@@ -110,7 +115,7 @@ def _event_stream_openapi() -> dict[str, Any]:
     "/stream/generate",
     summary="Stream a completion as server-sent events",
     response_class=Response,
-    responses={200: _event_stream_openapi(), **error_responses(401, 413, 422, 429, 502, 503, 504)},
+    responses={200: _event_stream_openapi(), **error_responses(400, 401, 413, 422, 429, 502, 503, 504)},
 )
 async def stream_generate(
     body: GenerateRequest,

@@ -112,7 +112,7 @@ class GenerateResponse(BaseModel):
 @router.post(
     "/generate",
     summary="Generate a completion",
-    responses=error_responses(401, 413, 422, 429, 500, 502, 503, 504),
+    responses=error_responses(400, 401, 413, 422, 429, 500, 502, 503, 504),
 )
 async def generate(body: GenerateRequest, request: Request) -> GenerateResponse:
     """Generate the whole answer, then return it; use the streaming endpoints for tokens."""
