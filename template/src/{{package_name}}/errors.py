@@ -22,6 +22,7 @@ from starlette.types import Scope, Send
 from starlette.websockets import WebSocket
 
 from .llm.port import LLMError
+from .metrics.route_templates import RouteTemplates
 
 logger = structlog.get_logger(__name__)
 
@@ -199,7 +200,13 @@ def _validation_details(
 async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else None
-    return error_response(request.scope, exc.status_code, message=message, headers=exc.headers)
+    headers = exc.headers
+    templates: RouteTemplates | None = getattr(request.app.state, "route_templates", None)
+    if exc.status_code == 405 and templates is not None:
+        allowed = templates.allowed_methods(request.url.path)
+        if allowed:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+    return error_response(request.scope, exc.status_code, message=message, headers=headers)
 
 
 async def _handle_validation_error(request: Request, exc: Exception) -> JSONResponse:

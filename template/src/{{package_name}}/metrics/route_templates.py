@@ -24,6 +24,7 @@ class RouteTemplates:
     def __init__(self) -> None:
         self._by_route: dict[int, str] = {}
         self._patterns: list[tuple[re.Pattern[str], str]] = []
+        self._methods: dict[str, set[str]] = {}
 
     def add(self, prefix: str, routes: Iterable[BaseRoute]) -> None:
         for route in routes:
@@ -33,6 +34,8 @@ class RouteTemplates:
                 # By identity: routes live as long as the app, and compare by value.
                 self._by_route[id(route)] = template
                 self._patterns.append((compile_path(template)[0], template))
+                methods = getattr(route, "methods", None) or ()
+                self._methods.setdefault(template, set()).update(methods)
 
     def of(self, scope: Scope) -> str:
         route = scope.get("route")
@@ -45,3 +48,15 @@ class RouteTemplates:
             if pattern.match(path):
                 return template
         return UNMATCHED
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """Every method some route serves at ``path``, though they are separate routes.
+
+        A 405 names only the methods of the first route that matched the path;
+        where one path has a route per method (GraphQL's GET and POST), the
+        ``Allow`` header needs them all.
+        """
+        for pattern, template in self._patterns:
+            if pattern.match(path):
+                return sorted(self._methods.get(template, ()))
+        return []

@@ -113,6 +113,6 @@ def build_graphql_router(settings: Settings) -> ServiceGraphQLRouter:
     # error schema, as on every other route.
     for route in router.routes:
         if isinstance(route, APIRoute):
-            body = (413,) if "POST" in route.methods else ()
+            body = (413,) if "POST" in (route.methods or ()) else ()
             route.responses.update(error_responses(400, 401, *body, 429))
     return router

@@ -115,7 +115,10 @@ def _event_stream_openapi() -> dict[str, Any]:
     "/stream/generate",
     summary="Stream a completion as server-sent events",
     response_class=Response,
-    responses={200: _event_stream_openapi(), **error_responses(400, 401, 413, 422, 429, 502, 503, 504)},
+    responses={
+        200: _event_stream_openapi(),
+        **error_responses(400, 401, 413, 422, 429, 502, 503, 504),
+    },
 )
 async def stream_generate(
     body: GenerateRequest,
