@@ -28,10 +28,17 @@ def differences(left: Path, right: Path) -> set[str]:
     return (changed | (a.keys() ^ b.keys())) - ALWAYS_DIFFERENT - {".env"}
 
 
+@pytest.fixture(scope="session")
+def as_default(template_repo: Path, copie_session: Copie) -> Path:
+    """The defaults, rendered once per worker for every toggle to compare with."""
+    return copy_with(copie_session, template_repo)
+
+
 @pytest.mark.parametrize("toggle", TOGGLES)
-def test_toggle_changes_the_service(toggle: str, template_repo: Path, copie: Copie) -> None:
+def test_toggle_changes_the_service(
+    toggle: str, template_repo: Path, as_default: Path, copie: Copie
+) -> None:
     default = bool(QUESTIONS[toggle]["default"])
-    as_default = copy_with(copie, template_repo)
     flipped = copy_with(copie, template_repo, **{toggle: not default})
     changed = differences(as_default, flipped)
     assert changed, f"switching {toggle} changed nothing but the answers file"
