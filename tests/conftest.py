@@ -263,9 +263,9 @@ def combination_type_cache(env: dict[str, str], combination: str) -> None:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """One worker more than cores: generated suites spend part of their time waiting
-    on sockets, timers and subprocesses, and a spare worker fills those gaps."""
-    return (os.cpu_count() or 1) + 1
+    """Two workers more than cores: generated suites spend part of their time waiting
+    on sockets, timers and subprocesses, and spare workers fill those gaps."""
+    return (os.cpu_count() or 1) + 2
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
