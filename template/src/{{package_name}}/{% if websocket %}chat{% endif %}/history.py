@@ -32,9 +32,15 @@ class Turn:
     role: Literal["user", "assistant"]
     content: str
     finish_reason: FinishReason | None = None
+    message: Message = field(init=False, repr=False, compare=False)
+    """The turn as the model is sent it: built once, since every new message
+    sends the model the whole history again."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", Message(self.role, self.content))
 
     def to_message(self) -> Message:
-        return Message(self.role, self.content)
+        return self.message
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,8 @@ class _Conversation:
     owner: str
     expires_at: float
     turns: deque[Turn] = field(default_factory=deque)
+    chars: int = 0
+    """Of all ``turns`` together, kept as turns come and go."""
 
 
 class MemoryConversations:
@@ -115,13 +123,17 @@ class MemoryConversations:
 
     async def turns(self, conversation_id: str) -> list[Turn]:
         conversation = self._live(conversation_id)
-        return within_limits(conversation.turns, self.limits) if conversation else []
+        # ``append`` keeps every conversation within the limits.
+        return list(conversation.turns) if conversation else []
 
     async def append(self, conversation_id: str, turn: Turn) -> None:
         conversation = self._live(conversation_id)
         if conversation is None:
             return
-        conversation.turns.append(turn)
-        kept = within_limits(conversation.turns, self.limits)
-        while len(conversation.turns) > len(kept):
-            conversation.turns.popleft()
+        # What stays is what ``within_limits`` keeps; the running total makes
+        # this cost the turns dropped, not the whole history, every message.
+        turns, limits = conversation.turns, self.limits
+        turns.append(turn)
+        conversation.chars += len(turn.content)
+        while turns and (len(turns) > limits.max_messages or conversation.chars > limits.max_chars):
+            conversation.chars -= len(turns.popleft().content)

@@ -237,10 +237,7 @@ class ChatSession:
             return
         history = await self._remembered()
         request = CompletionRequest(
-            messages=(
-                *(turn.to_message() for turn in history),
-                ModelMessage("user", frame.content),
-            ),
+            messages=(*[turn.message for turn in history], ModelMessage("user", frame.content)),
             max_tokens=frame.max_tokens,
         )
         await self._remember(Turn("user", frame.content))
