@@ -18,6 +18,8 @@ import pytest
 from pytest_copie.plugin import Copie
 
 from .conftest import (
+    QUESTIONS,
+    TOGGLES,
     all_combinations,
     combination_id,
     combination_type_cache,
@@ -27,6 +29,16 @@ from .conftest import (
 from .stage_report import STAGE_PROPERTY
 
 COMBINATIONS = all_combinations()
+
+# Schemathesis runs against these two, with this many examples per operation;
+# the other combinations deselect the generated projects' fuzz tests (their
+# routes are subsets of the every-toggle service's, and fuzzing all 32 would
+# cost more than the rest of their suites).
+FUZZED = (
+    {name: bool(QUESTIONS[name].get("default")) for name in TOGGLES},
+    dict.fromkeys(TOGGLES, True),
+)
+FUZZ_EXAMPLES = "25"
 
 
 def run_step(name: str, command: list[str], project: Path, env: dict[str, str]) -> float:
@@ -72,4 +84,8 @@ def test_combination_passes_every_check(
     )
     stages["mypy"] = run_step("mypy --strict", [*tool, "mypy"], project, env)
     pytest_args = os.environ.get("GENERATED_PYTEST_ARGS", "-q -p no:cacheprovider").split()
+    if combination in FUZZED:
+        env = {**env, "API_FUZZ_MAX_EXAMPLES": FUZZ_EXAMPLES}
+    else:
+        pytest_args += ["-m", "not fuzz"]
     stages["tests"] = run_step("pytest", [*tool, "pytest", *pytest_args], project, env)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import overload
+from typing import Any, overload
 
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
@@ -77,6 +77,24 @@ class ServiceGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         """
         return orjson.loads(data)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """An HTTP body that is one operation: a JSON object whose name, if any, is a string.
+
+        Strawberry checks ``query``, ``variables`` and ``extensions``; a body
+        that is not an object would fail inside it (500), and a name of
+        another type would be ignored.
+        """
+        parsed = super().parse_json(data)
+        if isinstance(parsed, list):
+            return parsed  # a batch: Strawberry refuses it, batching is off
+        if not isinstance(parsed, dict):
+            raise StrawberryHTTPException(400, "The request body must be a JSON object.")
+        if not isinstance(parsed.get("operationName"), str | None):
+            raise StrawberryHTTPException(
+                400, "The GraphQL operation's `operationName` must be a string or null."
+            )
+        return parsed
+
     async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
         """Refuse bad or missing credentials with 4403 before any operation runs."""
         try:
@@ -112,7 +130,48 @@ def build_graphql_router(settings: Settings) -> ServiceGraphQLRouter:
     # no or bad credentials, too large, too many failed credentials), in the
     # error schema, as on every other route.
     for route in router.routes:
-        if isinstance(route, APIRoute):
-            body = (413,) if "POST" in (route.methods or ()) else ()
-            route.responses.update(error_responses(400, 401, *body, 429))
+        if not isinstance(route, APIRoute):
+            continue
+        if "POST" in (route.methods or ()):
+            route.openapi_extra = {"requestBody": _REQUEST_BODY}
+            route.responses.update(
+                {200: {"description": "The operation's result.", "content": _RESULT}}
+            )
+            route.responses.update(error_responses(400, 401, 413, 429))
+        else:
+            route.responses.update({200: _IDE_PAGE, **error_responses(400, 401, 429)})
     return router
+
+
+# Strawberry's routes take a raw request; this is the body they read.
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["query"],
+                "properties": {
+                    "query": {"type": "string", "minLength": 1, "description": "The document."},
+                    "variables": {"type": ["object", "null"]},
+                    "operationName": {"type": ["string", "null"]},
+                },
+            }
+        }
+    },
+}
+_RESULT = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {
+                "data": {"type": ["object", "null"]},
+                "errors": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    }
+}
+_IDE_PAGE = {
+    "description": "The GraphiQL page (404 when APP_GRAPHIQL is off).",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}

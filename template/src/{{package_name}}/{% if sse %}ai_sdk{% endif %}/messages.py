@@ -8,9 +8,9 @@ refused with a 400 naming it, rather than silently dropped.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ..api.conversation import check_conversation
 from ..errors import AppError
@@ -18,6 +18,25 @@ from ..llm.port import CompletionRequest, Message
 from ..settings import Settings
 
 CONTENTLESS_PARTS = frozenset({"step-start"})
+
+
+_PARTS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "anyOf": [
+            {
+                "type": "object",
+                "required": ["type", "text"],
+                "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+            },
+            {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"const": "step-start"}},
+            },
+        ]
+    },
+}
 
 
 class UIMessage(BaseModel):
@@ -28,7 +47,8 @@ class UIMessage(BaseModel):
 
     id: str = Field(max_length=200)
     role: Literal["system", "user", "assistant"]
-    parts: list[dict[str, Any]]
+    # Parts of other types are refused by name (below) rather than by a generic type error.
+    parts: Annotated[list[dict[str, Any]], WithJsonSchema(_PARTS_SCHEMA)]
 
 
 class ChatRequest(BaseModel):
@@ -63,7 +83,7 @@ def _text_of(message: UIMessage, position: int) -> str:
         kind = part.get("type")
         if kind == "text" and isinstance(part.get("text"), str):
             texts.append(part["text"])
-        elif kind not in CONTENTLESS_PARTS:
+        elif not (isinstance(kind, str) and kind in CONTENTLESS_PARTS):
             raise AppError(
                 400,
                 "unsupported_message_part",

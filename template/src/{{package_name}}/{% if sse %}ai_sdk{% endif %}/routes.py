@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..api.dependencies import IdentityDep
+from ..api.v1.generate import UsageReport
 from ..errors import error_responses
+from ..sse.openapi import DONE_SENTINEL, event, event_stream_response, json_data
 from ..sse.start import start_token_stream
 from .chunks import PROTOCOL_HEADER, UIMessageChunks
 from .messages import ChatRequest
@@ -28,19 +31,52 @@ _EXAMPLE = (
 )
 
 
+def _chunk(kind: str, **properties: dict[str, Any]) -> dict[str, Any]:
+    """One chunk type: ``type`` and exactly the keys the protocol gives it."""
+    optional = {"messageMetadata"}
+    return {
+        "title": kind,
+        "type": "object",
+        "required": ["type", *(name for name in properties if name not in optional)],
+        "properties": {"type": {"const": kind}, **properties},
+        "additionalProperties": False,
+    }
+
+
+def _ui_message_stream_openapi() -> dict[str, Any]:
+    text = {"type": "string"}
+    chunks = [
+        _chunk("start", messageId=text),
+        _chunk("start-step"),
+        _chunk("text-start", id=text),
+        _chunk("text-delta", id=text, delta=text),
+        _chunk("text-end", id=text),
+        _chunk("finish-step"),
+        _chunk(
+            "finish",
+            finishReason={"enum": ["stop", "length"]},
+            messageMetadata={
+                "type": "object",
+                "properties": {"usage": UsageReport.model_json_schema()},
+            },
+        ),
+        _chunk("error", errorText=text),
+    ]
+    return event_stream_response(
+        f"The UI message stream protocol v1 (header `{PROTOCOL_HEADER}: v1`): JSON chunks "
+        "on `data:` lines, then `data: [DONE]`; a failure after the start is an `error` "
+        "chunk with `errorText`.",
+        [event("chunk", json_data(*chunks)), DONE_SENTINEL],
+        _EXAMPLE,
+    )
+
+
 @router.post(
     "/chat",
     summary="Answer a chat as an AI SDK UI message stream",
     response_class=Response,
     responses={
-        200: {
-            "description": (
-                f"The UI message stream protocol v1 (header `{PROTOCOL_HEADER}: v1`): "
-                "JSON chunks on `data:` lines, then `data: [DONE]`; a failure after the "
-                "start is an `error` chunk with `errorText`."
-            ),
-            "content": {"text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE}},
-        },
+        200: _ui_message_stream_openapi(),
         **error_responses(400, 401, 413, 422, 429, 502, 503, 504),
     },
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -13,11 +14,13 @@ from ..errors import AppError, error_responses
 from ..llm.port import LLM
 from ..settings import Settings
 from ..sse.frames import usage_payload
+from ..sse.openapi import DONE_SENTINEL, event, event_stream_response, json_data
 from ..sse.start import start_token_stream
 from .chunks import ChatCompletionChunks
 from .schemas import (
     AssistantMessage,
     ChatCompletion,
+    ChatCompletionChunk,
     ChatCompletionRequest,
     Choice,
     ModelCard,
@@ -44,20 +47,28 @@ _EXAMPLE_STREAM = (
 )
 
 
+def _chat_completion_openapi() -> dict[str, Any]:
+    """A whole ``chat.completion``, or with ``stream: true`` its chunks as events."""
+    events = [
+        event("chunk", json_data(ChatCompletionChunk, OpenAIError)),
+        DONE_SENTINEL,
+    ]
+    streamed = event_stream_response("", events, _EXAMPLE_STREAM)
+    return {
+        "description": (
+            "A `chat.completion` object; with `stream: true`, `text/event-stream` of "
+            "`chat.completion.chunk` objects (or one `error` object) ending with `data: [DONE]`."
+        ),
+        "content": streamed["content"],
+    }
+
+
 @router.post(
     "/chat/completions",
     summary="Create a chat completion (OpenAI-compatible)",
     response_model=ChatCompletion,
     responses={
-        200: {
-            "description": (
-                "A `chat.completion` object; with `stream: true`, `text/event-stream` of "
-                "`chat.completion.chunk` objects ending with `data: [DONE]`."
-            ),
-            "content": {
-                "text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE_STREAM}
-            },
-        },
+        200: _chat_completion_openapi(),
         **error_responses(400, 401, 413, 429, 500, 502, 503, 504, model=OpenAIError),
     },
 )

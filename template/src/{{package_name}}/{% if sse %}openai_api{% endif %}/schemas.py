@@ -9,9 +9,9 @@ are accepted. Unknown parameters are refused as OpenAI refuses them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from ..api.conversation import check_conversation
@@ -43,6 +43,24 @@ NEUTRAL_VALUES: dict[str, tuple[object, ...]] = {
 }
 
 
+_TEXT_PART = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+}
+_CONTENT_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}]}
+
+
+def _neutral(name: str) -> WithJsonSchema:
+    """The documented type of a parameter accepted only with its neutral values."""
+    return WithJsonSchema(
+        {
+            "enum": list(NEUTRAL_VALUES[name]),
+            "description": "Accepted only with this neutral value; anything else is refused.",
+        }
+    )
+
+
 class StreamOptions(BaseModel):
     include_usage: bool = False
 
@@ -53,7 +71,8 @@ class ChatCompletionMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[dict[str, Any]]
+    # Other part types are refused by name (below) rather than by a generic type error.
+    content: Annotated[str | list[dict[str, Any]], WithJsonSchema(_CONTENT_SCHEMA)]
     name: str | None = None
     refusal: None = None
 
@@ -87,7 +106,7 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1, le=32_768)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=32_768)
     temperature: float | None = Field(default=None, ge=0, le=2)
-    stop: str | list[str] | None = Field(default=None)
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = Field(default=None)
     stream: bool = False
     stream_options: StreamOptions | None = None
     # Accepted, and change nothing here.
@@ -98,23 +117,23 @@ class ChatCompletionRequest(BaseModel):
     service_tier: str | None = None
     parallel_tool_calls: bool | None = None
     # Refused unless neutral (see NEUTRAL_VALUES).
-    n: int | None = None
-    top_p: float | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-    logprobs: bool | None = None
-    top_logprobs: int | None = None
-    logit_bias: dict[str, float] | None = None
-    tools: list[Any] | None = None
-    tool_choice: Any = None
-    functions: list[Any] | None = None
-    function_call: Any = None
-    response_format: dict[str, Any] | None = None
-    audio: Any = None
-    modalities: list[str] | None = None
-    prediction: Any = None
-    reasoning_effort: Any = None
-    web_search_options: Any = None
+    n: Annotated[int | None, _neutral("n")] = None
+    top_p: Annotated[float | None, _neutral("top_p")] = None
+    presence_penalty: Annotated[float | None, _neutral("presence_penalty")] = None
+    frequency_penalty: Annotated[float | None, _neutral("frequency_penalty")] = None
+    logprobs: Annotated[bool | None, _neutral("logprobs")] = None
+    top_logprobs: Annotated[int | None, _neutral("top_logprobs")] = None
+    logit_bias: Annotated[dict[str, float] | None, _neutral("logit_bias")] = None
+    tools: Annotated[list[Any] | None, _neutral("tools")] = None
+    tool_choice: Annotated[Any, _neutral("tool_choice")] = None
+    functions: Annotated[list[Any] | None, _neutral("functions")] = None
+    function_call: Annotated[Any, _neutral("function_call")] = None
+    response_format: Annotated[dict[str, Any] | None, _neutral("response_format")] = None
+    audio: Annotated[Any, _neutral("audio")] = None
+    modalities: Annotated[list[str] | None, _neutral("modalities")] = None
+    prediction: Annotated[Any, _neutral("prediction")] = None
+    reasoning_effort: Annotated[Any, _neutral("reasoning_effort")] = None
+    web_search_options: Annotated[Any, _neutral("web_search_options")] = None
 
     @field_validator(*NEUTRAL_VALUES)
     @classmethod
@@ -124,13 +143,6 @@ class ChatCompletionRequest(BaseModel):
             raise PydanticCustomError(
                 "unsupported_parameter", "{name} is not supported by this service", {"name": name}
             )
-        return value
-
-    @field_validator("stop")
-    @classmethod
-    def _few_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
-        if isinstance(value, list) and len(value) > 4:
-            raise PydanticCustomError("too_many_stops", "at most 4 stop sequences are accepted")
         return value
 
     @property
@@ -179,6 +191,29 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[Choice]
     usage: Usage
+
+
+class ChunkDelta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: ChunkDelta
+    logprobs: None = None
+    finish_reason: Literal["stop", "length"] | None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One event of a streamed answer (``stream: true``); the usage chunk has no choices."""
+
+    id: str = Field(examples=["chatcmpl-4b1f6c1d2e3f4a5b"])
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None
 
 
 class ModelCard(BaseModel):

@@ -19,6 +19,7 @@ from ..api.dependencies import IdentityDep
 from ..api.v1.generate import GenerateRequest, UsageReport
 from ..errors import ErrorBody, error_responses
 from ..llm.port import FinishReason
+from .openapi import event, event_stream_response, json_data
 from .start import start_token_stream
 
 router = APIRouter(tags=["generation"])
@@ -55,60 +56,28 @@ _EXAMPLE = (
 )
 
 
-def _json_data(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "type": "string",
-        "contentMediaType": "application/json",
-        "contentSchema": model.model_json_schema(),
-    }
-
-
 def _event_stream_openapi() -> dict[str, Any]:
-    """The 200 response as ``text/event-stream``, with each event's shape.
-
-    OpenAPI 3.2 describes the items of a stream with ``itemSchema``; the
-    document FastAPI writes is 3.1, where only extensions may add keys to a
-    media type, so the same schema goes under ``x-itemSchema``.
-    """
-    token = {
-        "title": "token",
-        "type": "object",
-        "required": ["id", "data"],
-        "properties": {"id": {"type": "string"}, "data": _json_data(TokenEvent)},
-    }
-    done = {
-        "title": "done",
-        "type": "object",
-        "required": ["event", "data"],
-        "properties": {"event": {"const": "done"}, "data": _json_data(DoneEvent)},
-    }
-    error = {
-        "title": "error",
-        "description": (
-            "A failure after the first token, the maximum duration (stream_timeout), or "
-            "shutdown (server_shutting_down, with a retry hint in milliseconds)."
+    """The 200 response as ``text/event-stream``, with each event's shape."""
+    events = [
+        event("token", json_data(TokenEvent), extra={"id": {"type": "string"}}),
+        event("done", json_data(DoneEvent), name="done"),
+        event(
+            "error",
+            json_data(ErrorBody),
+            name="error",
+            description=(
+                "A failure after the first token, the maximum duration (stream_timeout), or "
+                "shutdown (server_shutting_down, with a retry hint in milliseconds)."
+            ),
+            extra={"retry": {"type": "integer", "minimum": 0}},
         ),
-        "type": "object",
-        "required": ["event", "data"],
-        "properties": {
-            "event": {"const": "error"},
-            "data": _json_data(ErrorBody),
-            "retry": {"type": "integer", "minimum": 0},
-        },
-    }
-    return {
-        "description": (
-            "One unnamed event per token, then `done`; or `error` if the stream fails, "
-            "times out or the server shuts down. Idle streams get `:` comments."
-        ),
-        "content": {
-            "text/event-stream": {
-                "schema": {"type": "string"},
-                "x-itemSchema": {"oneOf": [token, done, error]},
-                "example": _EXAMPLE,
-            }
-        },
-    }
+    ]
+    return event_stream_response(
+        "One unnamed event per token, then `done`; or `error` if the stream fails, "
+        "times out or the server shuts down. Idle streams get `:` comments.",
+        events,
+        _EXAMPLE,
+    )
 
 
 @router.post(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ...errors import error_responses
 from ...llm.port import LLM, CompletionRequest, Message, Usage
@@ -16,6 +16,25 @@ from ..conversation import ChatMessage, check_conversation
 router = APIRouter(tags=["generation"])
 
 
+def _whole_number(value: object) -> object:
+    """JSON Schema's integers include ``5.0``; strict validation alone would refuse it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
+def _one_conversation(schema: dict[str, Any]) -> None:
+    """Document what the validators enforce: exactly one of the two, and never null."""
+    for name in ("prompt", "messages"):
+        field = schema["properties"][name]
+        (present,) = (branch for branch in field.pop("anyOf") if branch.get("type") != "null")
+        field.update(present)
+    schema["oneOf"] = [{"required": ["prompt"]}, {"required": ["messages"]}]
+
+
 class GenerateRequest(BaseModel):
     """A conversation (or one prompt) and how to sample the answer.
 
@@ -23,7 +42,7 @@ class GenerateRequest(BaseModel):
     """
 
     # JSON types as declared: `true` is not a token count and "5" is not a number.
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=_one_conversation)
 
     prompt: str | None = Field(
         default=None,
@@ -42,7 +61,7 @@ class GenerateRequest(BaseModel):
             ]
         ],
     )
-    max_tokens: int = Field(
+    max_tokens: WholeNumber = Field(
         default=256, ge=1, le=4096, description="Upper bound on generated tokens."
     )
     temperature: float = Field(
@@ -56,6 +75,13 @@ class GenerateRequest(BaseModel):
     model: str | None = Field(
         default=None, max_length=200, description="Model override; default from APP_LLM_MODEL."
     )
+
+    @field_validator("prompt", "messages", mode="before")
+    @classmethod
+    def _absent_not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("leave the field out instead of sending null")
+        return value
 
     @model_validator(mode="after")
     def _one_conversation(self) -> GenerateRequest:
