@@ -118,7 +118,8 @@ def middleware_stack(
     line sees every outcome; headers go on every response; CORS answers
     preflights before auth; oversized bodies die before auth or handlers read
     them; then the caller is identified, and counted against their quota.
-    Where authentication is required, OpenAPI documents its schemes.
+    OpenAPI documents the schemes where authentication is required, and
+    that it is not where it is not.
     """
     guarded_prefixes = tuple(dict.fromkeys(mount.prefix for mount in mounts if mount.guarded))
     page_policies = {
@@ -126,9 +127,10 @@ def middleware_stack(
     }
     public_paths = frozenset().union(*(c.public_paths for c in capabilities))
     required = bool(settings.api_keys) or any(c.requires_authentication for c in capabilities)
-    if required:
-        schemes = [api_key_scheme, *(scheme for c in capabilities for scheme in c.auth_schemes)]
-        document_authentication(app, schemes, public_paths, prefixes=guarded_prefixes)
+    schemes = [api_key_scheme, *(scheme for c in capabilities for scheme in c.auth_schemes)]
+    document_authentication(
+        app, schemes if required else [], public_paths, prefixes=guarded_prefixes, required=required
+    )
     stack = [
         Middleware(
             RequestContextMiddleware,

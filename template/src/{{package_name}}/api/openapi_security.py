@@ -23,8 +23,13 @@ def document_authentication(
     schemes: Sequence[SecurityBase],
     public_paths: Collection[str],
     prefixes: tuple[str, ...] = (API_PREFIX,),
+    required: bool = True,
 ) -> None:
-    """Mark every operation under ``prefixes`` (but ``public_paths``) as needing a scheme."""
+    """Mark every operation under ``prefixes`` (but ``public_paths``) as needing a scheme.
+
+    Where authentication is not required, the operations say so (an empty
+    requirement), whatever schemes their dependencies declare.
+    """
     build_schema = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -41,6 +46,8 @@ def document_authentication(
             requirement: list[dict[str, list[str]]] = [
                 {scheme.scheme_name: []} for scheme in schemes
             ]
+            if not required:
+                requirement = [{}]
             for path, operations in schema.get("paths", {}).items():
                 if path.startswith(prefixes) and path not in public_paths:
                     for operation in operations.values():
