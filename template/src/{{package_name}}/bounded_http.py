@@ -1,0 +1,98 @@
+"""uvicorn's HTTP protocol with a bound on the size and the time of a request's head.
+
+uvicorn (with httptools) buffers a request line and headers of any size and
+waits for them as long as a client cares to send them, so a few connections
+with endless headers hold memory, and many with unfinished ones hold sockets.
+This subclass refuses a head larger than ``APP_MAX_HEADER_BYTES`` with 431 and
+one not received within ``APP_HEADER_TIMEOUT_SECONDS`` with 408 (both in the
+error schema, then the connection closes), as nginx's
+``large_client_header_buffers`` and ``client_header_timeout`` do in front of
+it. ``serve`` selects it by name, so every worker process loads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+from typing import Any
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .settings import Settings
+
+
+@cache
+def head_limits() -> tuple[int, float]:
+    """(bytes, seconds) from the settings, read once per process."""
+    settings = Settings()
+    return settings.max_header_bytes, settings.header_timeout_seconds
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """A connection that counts the bytes and the time of each request head."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_head_bytes, self.head_timeout = head_limits()
+        self.head_bytes = 0
+        self.awaiting_head = True
+        self.head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if not self.awaiting_head:
+            super().data_received(data)
+            return
+        room = self.max_head_bytes - self.head_bytes
+        if len(data) <= room:
+            self.head_bytes += len(data)
+            super().data_received(data)
+            return
+        # The head may end inside this chunk, followed by a body: feed what fits,
+        # and refuse only if the head is still not complete.
+        super().data_received(data[:room])
+        if self.awaiting_head and not self.transport.is_closing():
+            self._refuse(431, "request_header_fields_too_large", "The request head is too large.")
+        elif not self.transport.is_closing():
+            self.data_received(data[room:])
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if not self.awaiting_head:  # the next request on a kept-alive connection
+            self.awaiting_head = True
+            self.head_bytes = 0
+            self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def on_headers_complete(self) -> None:
+        self.awaiting_head = False
+        self._stop_head_timer()
+        super().on_headers_complete()
+
+    def _stop_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if self.awaiting_head and not self.transport.is_closing():
+            self._refuse(408, "request_timeout", "The request head took too long to arrive.")
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """Answer in the error schema and close: the connection's state is unknown."""
+        self._stop_head_timer()
+        body = orjson.dumps({"code": code, "message": message, "request_id": None})
+        reason = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}[status]
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (status, reason, len(body), body)
+        )
+        self.transport.close()
