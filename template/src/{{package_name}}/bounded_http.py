@@ -37,11 +37,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.max_head_bytes, self.head_timeout = head_limits()
         self.head_bytes = 0
         self.awaiting_head = True
+        self.head_started = 0.0
         self.head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+        self.head_started = self.loop.time()
+        # One timer per connection, re-armed when it fires, rather than one per
+        # request: kept-alive connections carry many requests.
+        self.head_timer = self.loop.call_later(self.head_timeout, self._check_head_time)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
@@ -69,11 +73,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if not self.awaiting_head:  # the next request on a kept-alive connection
             self.awaiting_head = True
             self.head_bytes = 0
-            self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+            self.head_started = self.loop.time()
 
     def on_headers_complete(self) -> None:
         self.awaiting_head = False
-        self._stop_head_timer()
         super().on_headers_complete()
 
     def _stop_head_timer(self) -> None:
@@ -81,10 +84,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.head_timer.cancel()
             self.head_timer = None
 
-    def _head_timed_out(self) -> None:
+    def _check_head_time(self) -> None:
         self.head_timer = None
-        if self.awaiting_head and not self.transport.is_closing():
-            self._refuse(408, "request_timeout", "The request head took too long to arrive.")
+        if self.transport.is_closing():
+            return
+        left = self.head_timeout
+        if self.awaiting_head:
+            left = self.head_started + self.head_timeout - self.loop.time()
+            if left <= 0:
+                self._refuse(408, "request_timeout", "The request head took too long to arrive.")
+                return
+        self.head_timer = self.loop.call_later(left, self._check_head_time)
 
     def _refuse(self, status: int, code: str, message: str) -> None:
         """Answer in the error schema and close: the connection's state is unknown."""
