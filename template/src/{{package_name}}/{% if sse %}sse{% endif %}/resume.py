@@ -11,17 +11,12 @@ events the caller has all is a 204, which also tells a browser's
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import AppError
 from ..lifecycle import Lifecycle
-from ..metrics.registry import ServiceMetrics
-from ..ratelimit.concurrency import ConcurrencyLimiter
 from ..ratelimit.keys import caller_of
-from ..ratelimit.port import ConcurrencyLimitExceededError
 from ..settings import Settings
 from .buffer import (
     BufferUnavailableError,
@@ -34,8 +29,7 @@ from .buffer import (
 from .frames import EventFormat
 from .producer import ResumableStreams
 from .replay import EVICTED_CODE, UNAVAILABLE_CODE, ReplayStream
-from .response import SHUTDOWN_CODE, StreamLimits
-from .start import STREAM_ID_HEADER, retry_after_header
+from .start import STREAM_ID_HEADER, admit, retry_after_header, stream_limits
 
 NOT_FOUND_CODE = "stream_not_found"
 NOT_FOUND_MESSAGE = "No such stream for this caller; it may have ended and expired."
@@ -66,20 +60,9 @@ async def resume_token_stream(
     state = request.app.state
     settings: Settings = state.settings
     lifecycle: Lifecycle = state.lifecycle
-    metrics: ServiceMetrics = state.metrics
-    limiter: ConcurrencyLimiter = state.concurrency_limiter
-    retry_after = retry_after_header(settings)
-    if lifecycle.draining:
-        raise AppError(503, SHUTDOWN_CODE, "The service is shutting down.", retry_after)
-    caller = caller_of(request.scope)
     # Readers hold connections (and, with Redis, a blocked read): capped per caller.
-    cleanup = AsyncExitStack()
-    slot = limiter.acquire(f"resume:{caller.key}", settings.sse_max_concurrent_streams)
-    try:
-        await cleanup.enter_async_context(slot)
-    except ConcurrencyLimitExceededError as exc:
-        metrics.refusals.labels(caller.tier, "concurrent_resumes").inc()
-        raise AppError(429, "too_many_streams", str(exc), retry_after) from None
+    cleanup = await admit(request, "resume:", "concurrent_resumes")
+    caller = caller_of(request.scope)
     try:
         reader = await _open_reader(request, stream_id, caller.key, start)
     except BaseException:
@@ -93,12 +76,8 @@ async def resume_token_stream(
         start=start,
         events=events,
         shutting_down=lifecycle.shutting_down,
-        limits=StreamLimits(
-            keepalive_seconds=settings.sse_keepalive_seconds,
-            retry_ms=settings.sse_retry_ms,
-            max_duration_seconds=settings.sse_max_duration_seconds,
-        ),
-        metrics=metrics,
+        limits=stream_limits(settings),
+        metrics=state.metrics,
         headers={STREAM_ID_HEADER: stream_id},
         cleanup=cleanup,
     )

@@ -58,11 +58,7 @@ async def start_token_stream(
     generation = await _begin(request, completion)
     state = request.app.state
     settings: Settings = state.settings
-    limits = StreamLimits(
-        keepalive_seconds=settings.sse_keepalive_seconds,
-        retry_ms=settings.sse_retry_ms,
-        max_duration_seconds=settings.sse_max_duration_seconds,
-    )
+    limits = stream_limits(settings)
     lifecycle: Lifecycle = state.lifecycle
     if resume is not None:
         streams: ResumableStreams = state.resumable_streams
@@ -100,23 +96,8 @@ async def _begin(request: Request, completion: CompletionRequest) -> Generation:
     state = request.app.state
     settings: Settings = state.settings
     llm: LLM = state.llm
-    lifecycle: Lifecycle = state.lifecycle
-    limiter: ConcurrencyLimiter = state.concurrency_limiter
     deadline = asyncio.get_running_loop().time() + settings.sse_max_duration_seconds
-    retry_after = retry_after_header(settings)
-    if lifecycle.draining:
-        raise AppError(503, SHUTDOWN_CODE, "The service is shutting down.", retry_after)
-
-    metrics: ServiceMetrics = state.metrics
-    caller = caller_of(request.scope)
-    cleanup = AsyncExitStack()
-    slot = limiter.acquire(caller.key, settings.sse_max_concurrent_streams)
-    try:
-        await cleanup.enter_async_context(slot)
-    except ConcurrencyLimitExceededError as exc:
-        metrics.refusals.labels(caller.tier, "concurrent_streams").inc()
-        raise AppError(429, "too_many_streams", str(exc), retry_after) from None
-
+    cleanup = await admit(request, "", "concurrent_streams")
     try:
         tokens = llm.stream(completion)
         cleanup.push_async_callback(_close, tokens)
@@ -129,6 +110,39 @@ async def _begin(request: Request, completion: CompletionRequest) -> Generation:
         await cleanup.aclose()
         raise
     return Generation(first, tokens, cleanup, started, deadline)
+
+
+async def admit(request: Request, key_prefix: str, kind: str) -> AsyncExitStack:
+    """Refuse while draining (503) or over the caller's cap (429); else hold a slot.
+
+    The slot is counted under the caller's key after ``key_prefix``, and a
+    refusal under ``kind`` in the metrics; closing the returned stack frees it.
+    """
+    state = request.app.state
+    settings: Settings = state.settings
+    lifecycle: Lifecycle = state.lifecycle
+    limiter: ConcurrencyLimiter = state.concurrency_limiter
+    retry_after = retry_after_header(settings)
+    if lifecycle.draining:
+        raise AppError(503, SHUTDOWN_CODE, "The service is shutting down.", retry_after)
+    caller = caller_of(request.scope)
+    cleanup = AsyncExitStack()
+    slot = limiter.acquire(key_prefix + caller.key, settings.sse_max_concurrent_streams)
+    try:
+        await cleanup.enter_async_context(slot)
+    except ConcurrencyLimitExceededError as exc:
+        metrics: ServiceMetrics = state.metrics
+        metrics.refusals.labels(caller.tier, kind).inc()
+        raise AppError(429, "too_many_streams", str(exc), retry_after) from None
+    return cleanup
+
+
+def stream_limits(settings: Settings) -> StreamLimits:
+    return StreamLimits(
+        keepalive_seconds=settings.sse_keepalive_seconds,
+        retry_ms=settings.sse_retry_ms,
+        max_duration_seconds=settings.sse_max_duration_seconds,
+    )
 
 
 def retry_after_header(settings: Settings) -> dict[str, str]:
