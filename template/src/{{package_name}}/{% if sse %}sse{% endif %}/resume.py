@@ -43,7 +43,7 @@ def start_from(stream_id: str, last_event_id: str | None, after: int | None) -> 
     """
     if last_event_id is not None:
         prefix, _, number = last_event_id.rpartition("-")
-        if prefix != stream_id or not number.isdigit():
+        if prefix != stream_id or not (number.isascii() and number.isdigit()):
             raise AppError(
                 400,
                 "invalid_last_event_id",
