@@ -193,6 +193,8 @@ def test_the_ai_sdk_chat_transport(
     assert counters["streams_closed_early"] == 2  # the failed answer and the aborted one
     assert counters["tokens_produced"] < 5000 + 5
     assert report["refused"] == "unauthorized"
+    assert report["idleResume"] is None
+    assert report["resumedText"] == "Resumed in full"
 
 
 @contextmanager

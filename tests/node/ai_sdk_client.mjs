@@ -80,4 +80,38 @@ try {
   report.refused = JSON.parse(error.message).code;
 }
 
+// Resuming (useChat's `resume`): with no answer generating, the route's 204 is
+// the transport's null.
+report.idleResume = await transport.reconnectToStream({ chatId: "chat-2" });
+
+// A resumable answer cut after its first text delta is resumed from its start,
+// while the model (paced by the fake) is still generating the rest.
+await script({ tokens: ["Resumed ", "in ", "full"], delay_ms: 300 });
+const resumable = new DefaultChatTransport({
+  api: `${baseURL}/api/v1/chat`,
+  headers: { "X-API-Key": apiKey },
+  body: { resumable: true },
+});
+const cut = new AbortController();
+const cutReader = (
+  await resumable.sendMessages({
+    chatId: "chat-2",
+    messages,
+    trigger: "submit-message",
+    abortSignal: cut.signal,
+  })
+).getReader();
+for (;;) {
+  const { value, done } = await cutReader.read();
+  if (done || value.type === "text-delta") break;
+}
+cut.abort();
+await cutReader.cancel().catch(() => {});
+const resumed = await resumable.reconnectToStream({ chatId: "chat-2" });
+let resumedMessage = null;
+if (resumed !== null) {
+  for await (const message of readUIMessageStream({ stream: resumed })) resumedMessage = message;
+}
+report.resumedText = resumedMessage && textOf(resumedMessage);
+
 console.log(JSON.stringify(report));

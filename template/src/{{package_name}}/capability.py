@@ -81,3 +81,7 @@ class Capability:
     """WebSocket paths that authenticate inside their own protocol."""
     self_counting_paths: frozenset[str] = frozenset()
     """Paths that charge their quota themselves, per operation."""
+    cors_exposed_headers: Sequence[str] = ()
+    """Response headers that cross-origin pages may read."""
+    cors_allowed_headers: Sequence[str] = ()
+    """Request headers that cross-origin pages may send, beside the core's."""

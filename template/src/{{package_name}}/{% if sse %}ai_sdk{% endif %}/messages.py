@@ -66,6 +66,13 @@ class ChatRequest(BaseModel):
     max_tokens: int = Field(
         default=1024, ge=1, le=4096, description="Upper bound on the answer's tokens."
     )
+    resumable: bool | None = Field(
+        default=None,
+        description=(
+            "Let `GET /api/v1/chat/{id}/stream` resume the answer (the transport's `body` "
+            "option); default: APP_STREAM_RESUMABLE_DEFAULT."
+        ),
+    )
 
     def to_completion_request(self, settings: Settings) -> CompletionRequest:
         """The conversation in the messages' text parts; 400 for parts that are not text."""

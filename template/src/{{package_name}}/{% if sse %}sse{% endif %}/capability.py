@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
 
 from ..ai_sdk.routes import router as ai_sdk_router
 from ..api import API_PREFIX
@@ -14,7 +17,10 @@ from ..openai_api import OPENAI_PREFIX
 from ..openai_api.errors import openai_error
 from ..openai_api.routes import router as openai_router
 from ..settings import Settings
+from .buffers import build_resumable_streams
+from .producer import ResumableStreams
 from .routes import router
+from .start import STREAM_ID_HEADER
 
 
 def mounts(settings: Settings) -> Sequence[Mount]:
@@ -26,4 +32,27 @@ def mounts(settings: Settings) -> Sequence[Mount]:
     ]
 
 
-CAPABILITY = Capability(name="sse", mounts=mounts)
+def setup(app: FastAPI, settings: Settings) -> None:
+    """Resumable streams' producers and buffer (after Redis, when present)."""
+    app.state.resumable_streams = build_resumable_streams(app, settings)
+
+
+@asynccontextmanager
+async def resumable_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown, let producers end their streams, then close the buffer."""
+    try:
+        yield
+    finally:
+        streams: ResumableStreams = app.state.resumable_streams
+        await streams.aclose()
+
+
+CAPABILITY = Capability(
+    name="sse",
+    mounts=mounts,
+    setup=setup,
+    lifespan=resumable_lifespan,
+    # Browsers read the resumable stream's id; EventSource sends Last-Event-ID on reconnect.
+    cors_exposed_headers=(STREAM_ID_HEADER,),
+    cors_allowed_headers=("Last-Event-ID",),
+)

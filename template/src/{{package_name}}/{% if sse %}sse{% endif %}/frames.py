@@ -122,3 +122,27 @@ class ServiceEvents:
 
 
 SERVICE_EVENTS = ServiceEvents()
+
+
+class ResumableServiceEvents(ServiceEvents):
+    """The service's format for a resumable stream: event ids ``<stream id>-<number>``.
+
+    ``Last-Event-ID`` alone then says which stream and where; the ending gets
+    an id too (``final_id``), so a client that saw it asks for nothing more.
+    """
+
+    def __init__(self, stream_id: str) -> None:
+        self.stream_id = stream_id
+        self._id = stream_id.encode()
+
+    def token(self, index: int, text: str) -> bytes:
+        return b'id: %s-%d\ndata: {"token":%s,"index":%d}\n\n' % (
+            self._id,
+            index,
+            encode_basestring_ascii(text).encode(),
+            index,
+        )
+
+    def final_id(self, index: int) -> bytes:
+        """The ``id:`` line of the ending, numbered after the last token."""
+        return b"id: %s-%d\n" % (self._id, index)

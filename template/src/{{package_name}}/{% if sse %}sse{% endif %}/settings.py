@@ -1,4 +1,4 @@
-"""The SSE capability's settings: keep-alives, stream caps and the demo page."""
+"""The SSE capability's settings: keep-alives, stream caps, resumable streams, the demo page."""
 
 from __future__ import annotations
 
@@ -21,6 +21,26 @@ class SseSettings(SettingsBase):
     )
     sse_retry_ms: int = Field(
         default=3000, ge=0, description="Reconnect hint sent with the goodbye event at shutdown."
+    )
+    stream_resumable_default: bool = Field(
+        default=False,
+        description="Streams are resumable unless a request says otherwise (`resumable`).",
+    )
+    stream_resume_grace_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A resumable stream keeps generating this long after its last reader left.",
+    )
+    stream_resume_max_events: int = Field(
+        default=5000, ge=2, description="Events one resumable stream keeps; older ones are evicted."
+    )
+    stream_resume_max_bytes: int = Field(
+        default=262_144,
+        ge=1024,
+        description="Bytes of token text one resumable stream keeps; older events are evicted.",
+    )
+    stream_resume_ttl_seconds: float = Field(
+        default=300.0, gt=0, description="How long a finished resumable stream can be replayed."
     )
     demo_page: bool | None = Field(
         default=None, description="Serve the demo page at /; None: on outside production only."
