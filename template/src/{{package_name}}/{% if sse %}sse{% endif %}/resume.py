@@ -44,8 +44,9 @@ def start_from(stream_id: str, last_event_id: str | None, after: int | None) -> 
     if last_event_id is not None:
         prefix, _, number = last_event_id.rpartition("-")
         if prefix != stream_id or not (number.isascii() and number.isdigit()):
+            # A conflict between the header and the path: it names no event of this stream.
             raise AppError(
-                400,
+                409,
                 "invalid_last_event_id",
                 "Last-Event-ID must be an event id of this stream: <stream id>-<number>.",
             )

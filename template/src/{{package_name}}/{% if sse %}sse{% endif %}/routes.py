@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from ..api.dependencies import IdentityDep
 from ..api.v1.generate import GenerateRequest, UsageReport
@@ -148,7 +148,7 @@ StreamId = Annotated[
     responses={
         200: _event_stream_openapi(),
         204: {"description": "The stream has ended and the caller has every event."},
-        **error_responses(400, 401, 404, 410, 422, 429, 503),
+        **error_responses(400, 401, 404, 409, 410, 422, 429, 503),
     },
 )
 async def resume_stream(
@@ -158,6 +158,7 @@ async def resume_stream(
     last_event_id: Annotated[
         str | None,
         Header(description="The id of the last event received (`EventSource` sends it)."),
+        WithJsonSchema({"type": "string", "pattern": r"^[0-9a-f]{32}-[0-9]+$"}),
     ] = None,
     after: Annotated[
         int | None,
