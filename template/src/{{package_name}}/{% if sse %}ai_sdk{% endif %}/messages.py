@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ..api.conversation import check_conversation
+from ..api.v1.generate import WholeNumber
 from ..errors import AppError
 from ..llm.port import CompletionRequest, Message
 from ..settings import Settings
@@ -43,7 +44,7 @@ class UIMessage(BaseModel):
     """One message as the SDK keeps it: an id, a role and its parts."""
 
     # The SDK may add fields to messages; only the ones read here matter.
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     id: str = Field(max_length=200)
     role: Literal["system", "user", "assistant"]
@@ -57,13 +58,13 @@ class ChatRequest(BaseModel):
     Fields added with the transport's ``body`` option are accepted and ignored.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     id: str | None = Field(default=None, max_length=200, description="The chat's id.")
     messages: list[UIMessage] = Field(min_length=1, description="The whole chat, oldest first.")
     trigger: Literal["submit-message", "regenerate-message"] | None = None
     message_id: str | None = Field(default=None, alias="messageId", max_length=200)
-    max_tokens: int = Field(
+    max_tokens: WholeNumber = Field(
         default=1024, ge=1, le=4096, description="Upper bound on the answer's tokens."
     )
     resumable: bool | None = Field(
