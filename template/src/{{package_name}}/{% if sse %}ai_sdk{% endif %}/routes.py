@@ -22,7 +22,7 @@ from ..errors import AppError, error_responses
 from ..ratelimit.keys import caller_of
 from ..settings import Settings
 from ..sse.buffer import BufferUnavailableError
-from ..sse.openapi import DONE_SENTINEL, event, event_stream_response, json_data
+from ..sse.openapi import DONE_SENTINEL, event, event_stream_response, json_data, model_schema
 from ..sse.producer import ResumableStreams, new_stream_id
 from ..sse.replay import UNAVAILABLE_CODE
 from ..sse.resume import resume_token_stream
@@ -71,7 +71,7 @@ def _ui_message_stream_openapi() -> dict[str, Any]:
             finishReason={"enum": ["stop", "length"]},
             messageMetadata={
                 "type": "object",
-                "properties": {"usage": UsageReport.model_json_schema()},
+                "properties": {"usage": model_schema(UsageReport)},
             },
         ),
         _chunk("error", errorText=text),

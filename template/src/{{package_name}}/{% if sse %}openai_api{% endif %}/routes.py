@@ -53,14 +53,12 @@ def _chat_completion_openapi() -> dict[str, Any]:
         event("chunk", json_data(ChatCompletionChunk, OpenAIError)),
         DONE_SENTINEL,
     ]
-    streamed = event_stream_response("", events, _EXAMPLE_STREAM)
-    return {
-        "description": (
-            "A `chat.completion` object; with `stream: true`, `text/event-stream` of "
-            "`chat.completion.chunk` objects (or one `error` object) ending with `data: [DONE]`."
-        ),
-        "content": streamed["content"],
-    }
+    return event_stream_response(
+        "A `chat.completion` object; with `stream: true`, `text/event-stream` of "
+        "`chat.completion.chunk` objects (or one `error` object) ending with `data: [DONE]`.",
+        events,
+        _EXAMPLE_STREAM,
+    )
 
 
 @router.post(
