@@ -5,34 +5,94 @@
 pytest-xdist carries back from its workers. At the end of the run this prints
 one row per combination, the column totals, and the run's wall time, longest
 combination first; ``STAGE_REPORT=path.json`` also writes them as JSON.
+
+Wall times of tests that share two cores with other workers say little about
+cost, so every test also records the CPU time it used (its worker's and that of
+the subprocesses it waited for); the summary gives the CPU totals per stage and
+for the other tests, which is the figure that sets the run's length on a
+machine the suite keeps busy.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 STAGE_PROPERTY = "stage_seconds"
+STAGE_CPU_PROPERTY = "stage_cpu_seconds"
+CPU_PROPERTY = "cpu_seconds"
 STAGES = ("render", "sync", "ruff", "mypy", "tests")
 
 
-def collect(reports: list[Any]) -> dict[str, dict[str, float]]:
-    """Stage times by test id, from the call reports that carry them."""
+def cpu_seconds() -> float:
+    """CPU used so far by this process and by the subprocesses it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _add_cpu(item: pytest.Item, seconds: float) -> None:
+    for index, (name, value) in enumerate(item.user_properties):
+        if name == CPU_PROPERTY:
+            item.user_properties[index] = (name, value + seconds)
+            return
+    item.user_properties.append((CPU_PROPERTY, seconds))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    started = cpu_seconds()
+    try:
+        return (yield)
+    finally:
+        _add_cpu(item, cpu_seconds() - started)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    started = cpu_seconds()
+    try:
+        return (yield)
+    finally:
+        _add_cpu(item, cpu_seconds() - started)
+
+
+def collect(reports: list[Any], prop: str = STAGE_PROPERTY) -> dict[str, dict[str, float]]:
+    """Stage times (or CPU times) by combination, from the call reports that carry them."""
     rows: dict[str, dict[str, float]] = {}
     for report in reports:
         if getattr(report, "when", None) != "call":
             continue
         for name, value in getattr(report, "user_properties", ()):
-            if name == STAGE_PROPERTY and value:
+            if name == prop and value:
                 rows[report.nodeid.split("[", 1)[-1].rstrip("]")] = dict(value)
     return rows
 
 
+def cpu_by_test_id(reports: list[Any]) -> dict[str, float]:
+    """CPU seconds (setup and call) by test id."""
+    return {
+        report.nodeid: value
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == CPU_PROPERTY
+    }
+
+
 def format_table(
-    rows: dict[str, dict[str, float]], others: dict[str, float], wall: float
+    rows: dict[str, dict[str, float]],
+    others: dict[str, float],
+    wall: float,
+    cpu_rows: dict[str, dict[str, float]] | None = None,
+    cpu_others: float = 0.0,
 ) -> list[str]:
     """A fixed-width table: one line per combination, then the totals."""
     width = max((len(name) for name in rows), default=11)
@@ -49,6 +109,13 @@ def format_table(
     lines.append(f"other tests: {sum(others.values()):.1f} s in all; the longest:")
     for name, seconds in sorted(others.items(), key=lambda item: -item[1])[:5]:
         lines.append(f"  {seconds:8.1f}  {name}")
+    if cpu_rows:
+        cpu = {s: sum(stages.get(s, 0.0) for stages in cpu_rows.values()) for s in STAGES}
+        parts = ", ".join(f"{s} {cpu[s]:.1f}" for s in STAGES)
+        lines.append(
+            f"CPU seconds: combinations' stages {parts} (in all {sum(cpu.values()):.1f}); "
+            f"other tests {cpu_others:.1f}"
+        )
     lines.append(f"wall time of the whole run: {wall:.1f} s")
     return lines
 
@@ -67,14 +134,28 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         for r in reports
         if r.when == "call" and r.nodeid.split("[", 1)[-1].rstrip("]") not in rows
     }
+    cpu_rows = collect(reports, STAGE_CPU_PROPERTY)
+    cpu_by_test = cpu_by_test_id(reports)
+    cpu_others = {
+        name: seconds
+        for name, seconds in cpu_by_test.items()
+        if name.split("[", 1)[-1].rstrip("]") not in rows
+    }
     wall = time.perf_counter() - _STARTED
     terminalreporter.section("stage times (seconds)")
-    for line in format_table(rows, others, wall):
+    for line in format_table(rows, others, wall, cpu_rows, sum(cpu_others.values())):
         terminalreporter.write_line(line)
     target = os.environ.get("STAGE_REPORT")
     if target:
         Path(target).write_text(
             json.dumps(
-                {"wall_seconds": wall, "combinations": rows, "other_tests": others}, indent=2
+                {
+                    "wall_seconds": wall,
+                    "combinations": rows,
+                    "combinations_cpu": cpu_rows,
+                    "other_tests": others,
+                    "other_tests_cpu": cpu_others,
+                },
+                indent=2,
             )
         )

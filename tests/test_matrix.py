@@ -26,7 +26,7 @@ from .conftest import (
     copy_with,
     worker_environment,
 )
-from .stage_report import STAGE_PROPERTY
+from .stage_report import STAGE_CPU_PROPERTY, STAGE_PROPERTY, cpu_seconds
 
 COMBINATIONS = all_combinations()
 
@@ -86,22 +86,36 @@ def test_combination_passes_every_check(
     request: pytest.FixtureRequest,
 ) -> None:
     stages: dict[str, float] = {}
+    stages_cpu: dict[str, float] = {}
     request.node.user_properties.append((STAGE_PROPERTY, stages))
+    request.node.user_properties.append((STAGE_CPU_PROPERTY, stages_cpu))
+    cpu_mark = cpu_seconds()
+
+    def stage_cpu(stage: str) -> None:
+        nonlocal cpu_mark
+        now = cpu_seconds()
+        stages_cpu[stage] = stages_cpu.get(stage, 0.0) + now - cpu_mark
+        cpu_mark = now
+
     started = time.perf_counter()
     project = copy_with(copie, template_repo, **combination)
     stages["render"] = time.perf_counter() - started
+    stage_cpu("render")
     env = worker_environment(tmp_path_factory, worker_id)
     combination_type_cache(env, combination_id(combination))
     # uv's default link mode (hardlinks from its cache where the file system
     # allows) is much faster than "copy"; nothing in the checks writes into
     # the installed packages.
     stages["sync"] = sync(project, env)
+    stage_cpu("sync")
     tool = ["uv", "run", "--no-sync"]
     stages["ruff"] = run_step("ruff check", [*tool, "ruff", "check", "."], project, env)
     stages["ruff"] += run_step(
         "ruff format --check", [*tool, "ruff", "format", "--check", "."], project, env
     )
+    stage_cpu("ruff")
     stages["mypy"] = run_step("mypy --strict", [*tool, "mypy"], project, env)
+    stage_cpu("mypy")
     pytest_args = os.environ.get("GENERATED_PYTEST_ARGS", "-q -p no:cacheprovider").split()
     if combination in FUZZED:
         env = {**env, "API_FUZZ_MAX_EXAMPLES": FUZZ_EXAMPLES}
@@ -109,3 +123,4 @@ def test_combination_passes_every_check(
         # Not collected at all: collecting would import schemathesis and build an app.
         pytest_args += ["--ignore-glob=tests/test_*fuzz.py"]
     stages["tests"] = run_step("pytest", [*tool, "pytest", *pytest_args], project, env)
+    stage_cpu("tests")
