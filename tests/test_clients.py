@@ -243,7 +243,8 @@ def demo_service(
 def test_the_demo_page_in_chromium(
     node_packages: Path, demo_service: tuple[str, str, Path]
 ) -> None:
-    """Each transport the page offers: tokens paint one by one, cancel stops, turns remember."""
+    """Each transport the page offers: tokens paint one by one, cancel stops, turns remember;
+    a resumable answer whose connection is cut halfway is resumed with ``Last-Event-ID``."""
     require_browser()
     name, url, project = demo_service
     screenshots = ARTIFACTS / f"demo-page-{name}"
@@ -266,6 +267,14 @@ def test_the_demo_page_in_chromium(
         ), transport
         assert cancelled["state"] == "cancelled", transport
         assert 2 <= cancelled["tokens"] < 2000, transport
+    resumed = report["resumed"]
+    assert resumed["resumes"] >= 1, "the cut should have made the page resume"
+    assert resumed["state"] == "stop"
+    assert resumed["text"] == resumed["expected"], "a token was lost or repeated across the cut"
+    assert resumed["tokens"] == len(resumed["expected"].split())
+    # What the browser said about it: the cut stream's failure, nothing else.
+    assert resumed["errors"], "Chromium should have seen the connection fail"
+    assert all("net::ERR_" in error for error in resumed["errors"]), resumed["errors"]
     assert report["counters"]["active_streams"] == 0
     for transport in expected:
         assert (screenshots / f"demo-{transport}.png").stat().st_size > 0
