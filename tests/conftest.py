@@ -22,7 +22,10 @@ import pytest
 import yaml
 from pytest_copie.plugin import Copie
 
+from . import jinja_compile_cache
+
 pytest_plugins = ("tests.stage_report",)
+jinja_compile_cache.install()
 
 ROOT = Path(__file__).resolve().parent.parent
 IGNORED = shutil.ignore_patterns(

@@ -120,7 +120,12 @@ def test_combination_passes_every_check(
     if combination in FUZZED:
         env = {**env, "API_FUZZ_MAX_EXAMPLES": FUZZ_EXAMPLES}
     else:
-        # Not collected at all: collecting would import schemathesis and build an app.
-        pytest_args += ["--ignore-glob=tests/test_*fuzz.py"]
+        # Not collected at all: collecting would import schemathesis and build an app;
+        # and without them, the pytest plugins of schemathesis and hypothesis (loaded
+        # at every start, importing both) have nothing to do.
+        pytest_args += [
+            "--ignore-glob=tests/test_*fuzz.py",
+            *("-p", "no:schemathesis", "-p", "no:hypothesispytest"),
+        ]
     stages["tests"] = run_step("pytest", [*tool, "pytest", *pytest_args], project, env)
     stage_cpu("tests")
