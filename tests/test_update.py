@@ -21,7 +21,15 @@ import copier
 import pytest
 import yaml
 
-from .conftest import QUESTIONS, ROOT, TOGGLES, git, snapshot_template, worker_environment
+from .conftest import (
+    QUESTIONS,
+    ROOT,
+    TOGGLES,
+    combination_type_cache,
+    git,
+    snapshot_template,
+    worker_environment,
+)
 from .test_matrix import run_step
 
 IDENTITY = {
@@ -210,10 +218,12 @@ class Toolchain:
 
 @pytest.fixture
 def toolchain(
-    tmp_path_factory: pytest.TempPathFactory, worker_id: str
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str, request: pytest.FixtureRequest
 ) -> Callable[[Path], Toolchain]:
-    """The worker's environment and mypy cache, shared with the matrix."""
+    """The worker's environment (shared with the matrix) and a mypy cache of the test's own,
+    kept from run to run like a combination's (the worker's holds other projects)."""
     env = worker_environment(tmp_path_factory, worker_id)
+    combination_type_cache(env, f"update-{request.node.name}")
     return lambda project: Toolchain(project, env)
 
 
