@@ -60,7 +60,11 @@ def _cached_compile(
 ) -> str | CodeType:
     if not isinstance(source, str):  # an already parsed template: nothing to share
         return _compile(self, source, name, filename, raw, defer_init)
-    key = (_settings(self), source, name, filename, raw, defer_init)
+    # Not the file name: Copier reads the template from a fresh clone on each
+    # render, so every render would miss. The name (the path inside the
+    # template) stays; a cached code object reports the first clone's path in
+    # a traceback, and nothing else reads it.
+    key = (_settings(self), source, name, raw, defer_init)
     try:
         return _compiled[key]
     except KeyError:
