@@ -266,9 +266,9 @@ def combination_type_cache(env: dict[str, str], combination: str) -> None:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """Four workers more than cores: generated suites spend part of their time waiting
+    """Three workers more than cores: generated suites spend part of their time waiting
     on sockets, timers and subprocesses, and spare workers fill those gaps."""
-    return (os.cpu_count() or 1) + 4
+    return (os.cpu_count() or 1) + 3
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
