@@ -20,6 +20,7 @@ import os
 import resource
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,23 @@ def cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class StageClock:
+    """Wall and CPU seconds of each named stage of one test, recorded on its report."""
+
+    def __init__(self, item: pytest.Item) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        item.user_properties.append((STAGE_PROPERTY, self.wall))
+        item.user_properties.append((STAGE_CPU_PROPERTY, self.cpu))
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        yield
+        self.wall[name] = time.perf_counter() - wall
+        self.cpu[name] = cpu_seconds() - cpu
 
 
 def _add_cpu(item: pytest.Item, seconds: float) -> None:

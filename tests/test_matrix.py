@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from .conftest import (
     copy_with,
     worker_environment,
 )
-from .stage_report import STAGE_CPU_PROPERTY, STAGE_PROPERTY, cpu_seconds
+from .stage_report import StageClock
 
 COMBINATIONS = all_combinations()
 
@@ -41,9 +40,8 @@ FUZZED = (
 FUZZ_EXAMPLES = "20"
 
 
-def run_step(name: str, command: list[str], project: Path, env: dict[str, str]) -> float:
-    """Run one tool in the project; fail with its output, else return its wall time."""
-    started = time.perf_counter()
+def run_step(name: str, command: list[str], project: Path, env: dict[str, str]) -> None:
+    """Run one tool in the project; fail with its output."""
     result = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, timeout=900
     )
@@ -53,10 +51,9 @@ def run_step(name: str, command: list[str], project: Path, env: dict[str, str]) 
             f"{result.stdout[-8000:]}\n{result.stderr[-4000:]}",
             pytrace=False,
         )
-    return time.perf_counter() - started
 
 
-def sync(project: Path, env: dict[str, str]) -> float:
+def sync(project: Path, env: dict[str, str]) -> None:
     """``uv sync``, resolving from uv's cache first and from the index where that falls short.
 
     An online resolution revalidates every index page it reads, which is most
@@ -66,13 +63,11 @@ def sync(project: Path, env: dict[str, str]) -> float:
     fetched. On a cold cache the offline attempt fails at once and the sync
     goes online.
     """
-    started = time.perf_counter()
     offline = subprocess.run(
         ["uv", "sync", "--quiet", "--offline"], cwd=project, env=env, capture_output=True
     )
     if offline.returncode != 0:
         run_step("uv sync", ["uv", "sync", "--quiet"], project, env)
-    return time.perf_counter() - started
 
 
 @pytest.mark.slow
@@ -85,37 +80,22 @@ def test_combination_passes_every_check(
     tmp_path_factory: pytest.TempPathFactory,
     request: pytest.FixtureRequest,
 ) -> None:
-    stages: dict[str, float] = {}
-    stages_cpu: dict[str, float] = {}
-    request.node.user_properties.append((STAGE_PROPERTY, stages))
-    request.node.user_properties.append((STAGE_CPU_PROPERTY, stages_cpu))
-    cpu_mark = cpu_seconds()
-
-    def stage_cpu(stage: str) -> None:
-        nonlocal cpu_mark
-        now = cpu_seconds()
-        stages_cpu[stage] = stages_cpu.get(stage, 0.0) + now - cpu_mark
-        cpu_mark = now
-
-    started = time.perf_counter()
-    project = copy_with(copie, template_repo, **combination)
-    stages["render"] = time.perf_counter() - started
-    stage_cpu("render")
+    clock = StageClock(request.node)
+    with clock.stage("render"):
+        project = copy_with(copie, template_repo, **combination)
     env = worker_environment(tmp_path_factory, worker_id)
     combination_type_cache(env, combination_id(combination))
     # uv's default link mode (hardlinks from its cache where the file system
     # allows) is much faster than "copy"; nothing in the checks writes into
     # the installed packages.
-    stages["sync"] = sync(project, env)
-    stage_cpu("sync")
+    with clock.stage("sync"):
+        sync(project, env)
     tool = ["uv", "run", "--no-sync"]
-    stages["ruff"] = run_step("ruff check", [*tool, "ruff", "check", "."], project, env)
-    stages["ruff"] += run_step(
-        "ruff format --check", [*tool, "ruff", "format", "--check", "."], project, env
-    )
-    stage_cpu("ruff")
-    stages["mypy"] = run_step("mypy --strict", [*tool, "mypy"], project, env)
-    stage_cpu("mypy")
+    with clock.stage("ruff"):
+        run_step("ruff check", [*tool, "ruff", "check", "."], project, env)
+        run_step("ruff format --check", [*tool, "ruff", "format", "--check", "."], project, env)
+    with clock.stage("mypy"):
+        run_step("mypy --strict", [*tool, "mypy"], project, env)
     pytest_args = os.environ.get("GENERATED_PYTEST_ARGS", "-q -p no:cacheprovider").split()
     if combination in FUZZED:
         env = {**env, "API_FUZZ_MAX_EXAMPLES": FUZZ_EXAMPLES}
@@ -127,5 +107,5 @@ def test_combination_passes_every_check(
             "--ignore-glob=tests/test_*fuzz.py",
             *("-p", "no:schemathesis", "-p", "no:hypothesispytest"),
         ]
-    stages["tests"] = run_step("pytest", [*tool, "pytest", *pytest_args], project, env)
-    stage_cpu("tests")
+    with clock.stage("tests"):
+        run_step("pytest", [*tool, "pytest", *pytest_args], project, env)

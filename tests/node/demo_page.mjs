@@ -86,26 +86,22 @@ try {
     });
     await page.fill("#message", text);
     await page.click("#send");
-    if (cancel) {
-      await page.waitForFunction(
-        (n) => {
+    // Until the new answer shows at least `tokens` tokens.
+    const tokensShown = (tokens) =>
+      page.waitForFunction(
+        ([n, tokens]) => {
           const answers = document.querySelectorAll("#conversation li.assistant");
-          return answers.length > n && Number(answers[answers.length - 1].dataset.tokens || 0) >= 2;
+          return answers.length > n && Number(answers[answers.length - 1].dataset.tokens || 0) >= tokens;
         },
-        before,
+        [before, tokens],
         { timeout: 20000 },
       );
+    if (cancel) {
+      await tokensShown(2);
       await page.click("#cancel");
     }
     if (cut) {
-      await page.waitForFunction(
-        (n) => {
-          const answers = document.querySelectorAll("#conversation li.assistant");
-          return answers.length > n && Number(answers[answers.length - 1].dataset.tokens || 0) >= 5;
-        },
-        before,
-        { timeout: 20000 },
-      );
+      await tokensShown(5);
       cutEveryConnection();
     }
     await page.waitForFunction(
