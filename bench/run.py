@@ -144,7 +144,14 @@ def render(name: str, toggles: dict[str, bool], template: Path) -> Project:
     data = [arg for k, v in toggles.items() for arg in ("--data", f"{k}={str(v).lower()}")]
     log(f"render {name}: {' '.join(data) or 'defaults'}")
     subprocess.run([str(template / "scripts" / "render.sh"), str(dest), *data], check=True)
-    subprocess.run(["uv", "sync", "-q"], cwd=dest, check=True, env=child_env({}))
+    # The environment the Dockerfile builds: no development tools (some of them
+    # install packages that the service's libraries import whenever present).
+    subprocess.run(
+        ["uv", "sync", "-q", "--no-dev", "--extra", "tracing"],
+        cwd=dest,
+        check=True,
+        env=child_env({}),
+    )
     answers = (dest / ".copier-answers.yml").read_text()
 
     def answer(key: str) -> str:

@@ -199,6 +199,8 @@ CACHE_ROOT = Path(
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "copier-fastapi-streaming"
 )
 _held_locks: dict[str, Any] = {}
+# The combination cache each worker's mypy used last, by the worker cache it stands for.
+_last_type_cache: dict[str, Path] = {}
 
 
 def _persistent_directory(worker_id: str) -> Path | None:
@@ -247,8 +249,12 @@ def combination_type_cache(env: dict[str, str], combination: str) -> None:
     run is stale only where the template changed since. mypy checks a cached
     module by its source's hash when the path differs, so the new render and
     the worker's environment path do not matter. A new cache starts as a copy
-    of the worker's (its third-party modules are the slow part). Locked for
-    the session; when it is locked or not writable the worker's cache is used.
+    of the worker's or, where the worker has none (a first run on this
+    machine), of the cache this worker used last: its third-party modules
+    are the slow part, and without a seed every combination of a first run
+    would check them all from nothing. The worker's tests run one at a time,
+    so that cache is complete and no other process writes it. Locked for the
+    session; when it is locked or not writable the worker's cache is used.
     """
     directory = CACHE_ROOT / "mypy" / combination
     try:
@@ -259,9 +265,11 @@ def combination_type_cache(env: dict[str, str], combination: str) -> None:
         return
     _held_locks[f"mypy-{combination}"] = lock
     cache = directory / "cache"
-    worker_cache = Path(env["MYPY_CACHE_DIR"])
-    if not cache.exists() and worker_cache.is_dir():
-        shutil.copytree(worker_cache, cache)
+    worker_cache = env["MYPY_CACHE_DIR"]
+    seed = Path(worker_cache) if Path(worker_cache).is_dir() else _last_type_cache.get(worker_cache)
+    if not cache.exists() and seed is not None and seed.is_dir():
+        shutil.copytree(seed, cache)
+    _last_type_cache[worker_cache] = cache
     env["MYPY_CACHE_DIR"] = str(cache)
 
 

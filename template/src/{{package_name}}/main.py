@@ -262,4 +262,14 @@ def _draining_check(lifecycle: Lifecycle) -> health.ReadinessCheck:
     return check
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    """``app``, built from the environment when first asked for (``<package>.main:app``).
+
+    Importing the module for its factory (tests, the ``openapi`` command) builds
+    no service that nobody serves.
+    """
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    app = create_app()
+    globals()["app"] = app
+    return app
