@@ -16,16 +16,31 @@ no cap; its expiry sweep visits every key through a worker thread.)
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from limits import parse
-
 from ..core_settings import Tier
 from .port import RateLimitDecision
 from .sliding_window import decide
+
+# The ``limits`` library's notation, read here: importing that library for
+# this one expression cost every process start more than the rest of the
+# rate limiting does.
+QUOTA_NOTATION = re.compile(
+    r"\s*(\d+)\s*(?:/|\s*per\s*)\s*(\d+)?\s*(second|minute|hour|day|month|year)s?\s*",
+    re.IGNORECASE,
+)
+UNIT_SECONDS = {
+    "second": 1,
+    "minute": 60,
+    "hour": 60 * 60,
+    "day": 24 * 60 * 60,
+    "month": 30 * 24 * 60 * 60,
+    "year": 12 * 30 * 24 * 60 * 60,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +52,16 @@ class Quota:
 
     @classmethod
     def parse(cls, text: str) -> Quota:
-        """Read the ``limits`` notation (``60/minute``, ``1000 per hour``, ``10/2 minutes``)."""
-        item = parse(text)
-        return cls(limit=item.amount, window=float(item.get_expiry()))
+        """Read ``COUNT/UNIT`` or ``COUNT per N UNITs`` (``60/minute``, ``10/2 minutes``)."""
+        match = QUOTA_NOTATION.fullmatch(text)
+        if match is None:
+            raise ValueError(
+                f"{text!r} is not a quota: write COUNT/UNIT or COUNT per N UNITs with a unit"
+                " of second, minute, hour, day, month or year (60/minute, 1000 per hour,"
+                " 10/2 minutes)"
+            )
+        count, multiple, unit = match.groups()
+        return cls(limit=int(count), window=float(int(multiple or 1) * UNIT_SECONDS[unit.lower()]))
 
 
 def parse_quotas(tier_limits: Mapping[Tier, str]) -> dict[Tier, Quota]:
