@@ -9,6 +9,7 @@ repository once per session and rendered at its HEAD.
 from __future__ import annotations
 
 import fcntl
+import filecmp
 import itertools
 import os
 import shutil
@@ -271,6 +272,62 @@ def combination_type_cache(env: dict[str, str], combination: str) -> None:
         shutil.copytree(seed, cache)
     _last_type_cache[worker_cache] = cache
     env["MYPY_CACHE_DIR"] = str(cache)
+
+
+# What a checked project's own tools write inside it and may keep from run to run.
+TOOL_CACHES = frozenset({"__pycache__", ".ruff_cache"})
+
+
+def lasting_project(rendered: Path, combination: str) -> Path:
+    """The rendered project, mirrored into a folder of the combination's own that
+    outlives the run; ``rendered`` itself when that folder is locked or not writable.
+
+    Every run renders afresh, and Python validates a module's bytecode by its
+    source's modification time, so each combination would compile its whole
+    package and have pytest rewrite every test module again. The mirror makes
+    the folder hold exactly the new render (a file gone from the render goes
+    from the folder) but leaves the files whose bytes did not change untouched,
+    with their times, so the bytecode compiled from them in an earlier run
+    stays valid and anything changed is compiled anew.
+    """
+    directory = CACHE_ROOT / "projects" / combination
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = (directory / "lock").open("w")
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return rendered
+    _held_locks[f"project-{combination}"] = lock
+    project = directory / "project"
+    mirror(rendered, project)
+    return project
+
+
+def mirror(source: Path, target: Path) -> None:
+    """Make ``target`` hold exactly ``source``'s files (and its tools' caches),
+    copying only the files whose bytes differ."""
+    wanted: set[Path] = set()
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        wanted.add(relative)
+        copy = target / relative
+        if path.is_dir():
+            if copy.exists() and not copy.is_dir():
+                copy.unlink()
+            copy.mkdir(parents=True, exist_ok=True)
+        elif not (copy.is_file() and filecmp.cmp(path, copy, shallow=False)):
+            if copy.is_dir():
+                shutil.rmtree(copy)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
+    for path in sorted(target.rglob("*"), reverse=True):  # contents before their folder
+        relative = path.relative_to(target)
+        if relative in wanted or TOOL_CACHES.intersection(relative.parts):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

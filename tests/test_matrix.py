@@ -23,6 +23,7 @@ from .conftest import (
     combination_id,
     combination_type_cache,
     copy_with,
+    lasting_project,
     worker_environment,
 )
 from .stage_report import StageClock
@@ -82,7 +83,9 @@ def test_combination_passes_every_check(
 ) -> None:
     clock = StageClock(request.node)
     with clock.stage("render"):
-        project = copy_with(copie, template_repo, **combination)
+        project = lasting_project(
+            copy_with(copie, template_repo, **combination), combination_id(combination)
+        )
     env = worker_environment(tmp_path_factory, worker_id)
     combination_type_cache(env, combination_id(combination))
     # uv's default link mode (hardlinks from its cache where the file system
