@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any, overload
 
@@ -23,8 +24,8 @@ from ..middleware.cors import origin_allowed
 from ..settings import Settings
 from . import GRAPHQL_PATH
 from .context import GraphQLContext, authenticate_connection, get_context
-from .extensions import graphiql_enabled
-from .schema import build_schema
+from .extensions import SchemaLimits, graphiql_enabled
+from .schema import schema_with
 
 
 class ServiceGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
@@ -113,16 +114,35 @@ def build_graphql_router(settings: Settings) -> ServiceGraphQLRouter:
     image tag; browsers may open the socket only from ``APP_CORS_ORIGINS`` (or
     the service's own origin).
     """
+    return _router_with(
+        SchemaLimits.from_settings(settings),
+        graphiql=graphiql_enabled(settings),
+        max_subscriptions_per_connection=settings.graphql_max_subscriptions_per_connection,
+        allowed_origins=tuple(settings.cors_origins),
+    )
+
+
+@functools.cache
+def _router_with(
+    limits: SchemaLimits,
+    *,
+    graphiql: bool,
+    max_subscriptions_per_connection: int,
+    allowed_origins: tuple[str, ...],
+) -> ServiceGraphQLRouter:
+    # Like the schema, one router for equal options: building it analyses its
+    # routes, and it holds nothing of an app (each app includes it anew, and
+    # an operation's state lives in its request's context).
     router = ServiceGraphQLRouter(
-        build_schema(settings),
+        schema_with(limits),
         path=GRAPHQL_PATH,
-        graphql_ide="graphiql" if graphiql_enabled(settings) else None,
+        graphql_ide="graphiql" if graphiql else None,
         allow_queries_via_get=False,
         context_getter=get_context,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         connection_init_wait_timeout=timedelta(seconds=10),
-        max_subscriptions_per_connection=settings.graphql_max_subscriptions_per_connection,
-        allowed_origins=settings.cors_origins,
+        max_subscriptions_per_connection=max_subscriptions_per_connection,
+        allowed_origins=list(allowed_origins),
         multipart_uploads_enabled=False,
         tags=["graphql"],
     )
