@@ -26,6 +26,7 @@ from .conftest import (
     ROOT,
     TOGGLES,
     combination_type_cache,
+    first_type_cache,
     git,
     snapshot_template,
     worker_environment,
@@ -216,7 +217,8 @@ class Toolchain:
         self.sync()
         self.tool("ruff check", "ruff", "check", ".")
         self.tool("ruff format --check", "ruff", "format", "--check", ".")
-        self.tool("mypy --strict", "mypy")
+        with first_type_cache(self.env):
+            self.tool("mypy --strict", "mypy")
         pytest_args = os.environ.get("GENERATED_PYTEST_ARGS", "-q -p no:cacheprovider").split()
         pytest_args += selection
         self.tool("pytest", "pytest", *pytest_args)
