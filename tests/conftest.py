@@ -14,8 +14,7 @@ import itertools
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -273,41 +272,6 @@ def combination_type_cache(env: dict[str, str], combination: str) -> None:
         shutil.copytree(seed, cache)
     _last_type_cache[worker_cache] = cache
     env["MYPY_CACHE_DIR"] = str(cache)
-
-
-@contextmanager
-def first_type_cache(env: dict[str, str]) -> Iterator[None]:
-    """Around a mypy run: where its cache is new and has no seed (a machine's
-    first run), one process type-checks while the others wait, then they all
-    start from a copy of its cache.
-
-    Every worker starts a first run with no cache at all, and each would
-    check FastAPI, Pydantic and the rest from nothing at the same moment, on
-    the same cores; a copy costs a second. A cache that exists (seeded by
-    ``combination_type_cache``, or kept from an earlier run) needs no lock.
-    """
-    cache = Path(env["MYPY_CACHE_DIR"])
-    seed = CACHE_ROOT / "mypy" / "first-seed"
-    try:
-        lock = (CACHE_ROOT / "mypy" / "first-seed.lock").open("w") if not cache.exists() else None
-    except OSError:
-        lock = None
-    if lock is None:
-        yield
-        return
-    with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if seed.is_dir():
-            shutil.copytree(seed, cache)
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            yield
-            return
-        yield
-        if cache.is_dir():
-            partial = seed.with_name("first-seed.partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            shutil.copytree(cache, partial)
-            partial.rename(seed)
 
 
 # What a checked project's own tools write inside it and may keep from run to run.

@@ -23,7 +23,6 @@ from .conftest import (
     combination_id,
     combination_type_cache,
     copy_with,
-    first_type_cache,
     lasting_project,
     worker_environment,
 )
@@ -98,7 +97,7 @@ def test_combination_passes_every_check(
     with clock.stage("ruff"):
         run_step("ruff check", [*tool, "ruff", "check", "."], project, env)
         run_step("ruff format --check", [*tool, "ruff", "format", "--check", "."], project, env)
-    with clock.stage("mypy"), first_type_cache(env):
+    with clock.stage("mypy"):
         run_step("mypy --strict", [*tool, "mypy"], project, env)
     pytest_args = os.environ.get("GENERATED_PYTEST_ARGS", "-q -p no:cacheprovider").split()
     if combination in FUZZED:
