@@ -204,19 +204,25 @@ _held_locks: dict[str, Any] = {}
 _last_type_cache: dict[str, Path] = {}
 
 
-def _persistent_directory(worker_id: str) -> Path | None:
-    """This worker's lasting directory, locked for the session; None if another run holds it."""
-    if worker_id in _held_locks:
-        return Path(_held_locks[worker_id].name).parent
-    directory = CACHE_ROOT / f"worker-{worker_id}"
+def _hold(directory: Path, key: str) -> bool:
+    """Create ``directory`` and lock it for the session under ``key``; False when
+    another run of the suite holds it or the cache is not writable."""
+    if key in _held_locks:
+        return True
     try:
         directory.mkdir(parents=True, exist_ok=True)
         lock = (directory / "lock").open("w")
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        return None  # another run of the suite uses it, or the cache is not writable
-    _held_locks[worker_id] = lock
-    return directory
+        return False
+    _held_locks[key] = lock
+    return True
+
+
+def _persistent_directory(worker_id: str) -> Path | None:
+    """This worker's lasting directory, locked for the session; None if another run holds it."""
+    directory = CACHE_ROOT / f"worker-{worker_id}"
+    return directory if _hold(directory, worker_id) else None
 
 
 def worker_environment(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, str]:
@@ -258,13 +264,8 @@ def combination_type_cache(env: dict[str, str], combination: str) -> None:
     session; when it is locked or not writable the worker's cache is used.
     """
     directory = CACHE_ROOT / "mypy" / combination
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        lock = (directory / "lock").open("w")
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    if not _hold(directory, f"mypy-{combination}"):
         return
-    _held_locks[f"mypy-{combination}"] = lock
     cache = directory / "cache"
     worker_cache = env["MYPY_CACHE_DIR"]
     seed = Path(worker_cache) if Path(worker_cache).is_dir() else _last_type_cache.get(worker_cache)
@@ -291,13 +292,8 @@ def lasting_project(rendered: Path, combination: str) -> Path:
     stays valid and anything changed is compiled anew.
     """
     directory = CACHE_ROOT / "projects" / combination
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        lock = (directory / "lock").open("w")
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    if not _hold(directory, f"project-{combination}"):
         return rendered
-    _held_locks[f"project-{combination}"] = lock
     project = directory / "project"
     mirror(rendered, project)
     return project

@@ -27,7 +27,7 @@ from .port import RateLimitDecision
 from .sliding_window import decide
 
 # The ``limits`` library's notation, read here: importing that library for
-# this one expression cost every process start more than the rest of the
+# this one expression costs every process start more than the rest of the
 # rate limiting does.
 QUOTA_NOTATION = re.compile(
     r"\s*(\d+)\s*(?:/|\s*per\s*)\s*(\d+)?\s*(second|minute|hour|day|month|year)s?\s*",
