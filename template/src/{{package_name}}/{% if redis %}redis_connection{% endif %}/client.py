@@ -13,6 +13,11 @@ once (a retry with backoff, as ``redis.Redis()`` has by default, keeps each
 command trying until the caller's own timeout). And the pool waits up to the
 timeout for a free connection when all are busy, where redis-py's default pool
 raises at once, which a burst of requests would report as an outage.
+
+Every connection introduces itself to Redis with the library's version
+(``CLIENT SETINFO``); left to itself, redis-py reads that version from the
+installed package's metadata on disk for each new connection. ``DRIVER_INFO``
+gives it once, for every pool the service opens.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis as redis_package
 import redis.asyncio as redis
 from fastapi import FastAPI
 from redis.asyncio.retry import Retry
@@ -30,6 +36,8 @@ from ..settings import Settings
 
 MAX_CONNECTIONS = 50
 """Per process; the rate limiter needs one at a time (it batches its checks)."""
+
+DRIVER_INFO = redis_package.DriverInfo(lib_version=redis_package.__version__)
 
 
 def build_redis(settings: Settings) -> redis.Redis:
@@ -43,6 +51,7 @@ def build_redis(settings: Settings) -> redis.Redis:
         retry=Retry(NoBackoff(), retries=1),
         health_check_interval=30,
         decode_responses=False,
+        driver_info=DRIVER_INFO,
     )
     return redis.Redis.from_pool(pool)
 
