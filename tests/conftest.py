@@ -140,20 +140,12 @@ def clean_environment() -> dict[str, str]:
 
 
 def render_and_sync(
-    template: Path, destination: Path, *, lasting_as: str | None = None, **answers: Any
+    template: Path, destination: Path, **answers: Any
 ) -> tuple[Path, dict[str, str]]:
     """A rendered service in its own environment (not a worker's shared one: the
     tests that use it start it as processes, while other tests on the worker
-    re-sync theirs).
-
-    With ``lasting_as``, the service and its ``.venv`` live in a folder that
-    outlives the run (``lasting_project``): a new environment would install
-    every package again, and every process started from it would compile
-    their bytecode again.
-    """
+    re-sync theirs)."""
     project = render(template, destination, **answers)
-    if lasting_as is not None:
-        project = lasting_project(project, lasting_as)
     env = clean_environment()
     env.pop("UV_PROJECT_ENVIRONMENT", None)
     subprocess.run(["uv", "sync", "--quiet"], cwd=project, env=env, check=True, timeout=600)
@@ -178,9 +170,7 @@ def rendered_services(
     def get(name: str) -> tuple[Path, dict[str, str]]:
         if name not in made:
             destination = tmp_path_factory.mktemp(name) / "service"
-            made[name] = render_and_sync(
-                template_repo, destination, lasting_as=f"service-{name}", **RENDERED[name]
-            )
+            made[name] = render_and_sync(template_repo, destination, **RENDERED[name])
         return made[name]
 
     return get
@@ -285,26 +275,24 @@ def combination_type_cache(env: dict[str, str], combination: str) -> None:
     env["MYPY_CACHE_DIR"] = str(cache)
 
 
-# What a checked project's own tools write inside it and may keep from run to run:
-# bytecode, ruff's cache, and the environment of a service synced in place.
-TOOL_CACHES = frozenset({"__pycache__", ".ruff_cache", ".venv"})
+# What a checked project's own tools write inside it and may keep from run to run.
+TOOL_CACHES = frozenset({"__pycache__", ".ruff_cache"})
 
 
-def lasting_project(rendered: Path, name: str) -> Path:
-    """The rendered project, mirrored into a folder of its own (per combination, per
-    service) that outlives the run; ``rendered`` itself when that folder is locked or
-    not writable.
+def lasting_project(rendered: Path, combination: str) -> Path:
+    """The rendered project, mirrored into a folder of the combination's own that
+    outlives the run; ``rendered`` itself when that folder is locked or not writable.
 
     Every run renders afresh, and Python validates a module's bytecode by its
-    source's modification time, so each project would compile its whole
+    source's modification time, so each combination would compile its whole
     package and have pytest rewrite every test module again. The mirror makes
     the folder hold exactly the new render (a file gone from the render goes
     from the folder) but leaves the files whose bytes did not change untouched,
     with their times, so the bytecode compiled from them in an earlier run
     stays valid and anything changed is compiled anew.
     """
-    directory = CACHE_ROOT / "projects" / name
-    if not _hold(directory, f"project-{name}"):
+    directory = CACHE_ROOT / "projects" / combination
+    if not _hold(directory, f"project-{combination}"):
         return rendered
     project = directory / "project"
     mirror(rendered, project)
@@ -328,18 +316,14 @@ def mirror(source: Path, target: Path) -> None:
                 shutil.rmtree(copy)
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, copy)
-    for folder, folders, files in os.walk(target):
-        here = Path(folder)
-        folders[:] = [name for name in folders if name not in TOOL_CACHES]
-        for name in [*folders, *files]:
-            path = here / name
-            if path.relative_to(target) in wanted:
-                continue
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-                folders.remove(name)
-            else:
-                path.unlink()
+    for path in sorted(target.rglob("*"), reverse=True):  # contents before their folder
+        relative = path.relative_to(target)
+        if relative in wanted or TOOL_CACHES.intersection(relative.parts):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
