@@ -8,6 +8,12 @@ one not received within ``APP_HEADER_TIMEOUT_SECONDS`` with 408 (both in the
 error schema, then the connection closes), as nginx's
 ``large_client_header_buffers`` and ``client_header_timeout`` do in front of
 it. ``serve`` selects it by name, so every worker process loads it.
+
+A refused client may still be sending. Closing a socket with unread bytes
+makes the kernel reset the connection, which can destroy the refusal before
+the client reads it; so, like nginx's lingering close, the connection ends
+its side after the refusal and drops what still arrives, closing when the
+client does or ``LINGER_SECONDS`` later.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .settings import Settings
+
+LINGER_SECONDS = 2.0
+"""How long a refused connection keeps reading (and dropping) what the client sends."""
 
 
 @cache
@@ -39,6 +48,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.awaiting_head = True
         self.head_started = 0.0
         self.head_timer: asyncio.TimerHandle | None = None
+        self.linger_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -49,9 +59,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
+        if self.linger_timer is not None:
+            self.linger_timer.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.linger_timer is not None:
+            return  # the rest of a refused request, dropped
         if not self.awaiting_head:
             super().data_received(data)
             return
@@ -63,9 +77,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # The head may end inside this chunk, followed by a body: feed what fits,
         # and refuse only if the head is still not complete.
         super().data_received(data[:room])
-        if self.awaiting_head and not self.transport.is_closing():
+        if self.transport.is_closing() or self.linger_timer is not None:
+            return
+        if self.awaiting_head:
             self._refuse(431, "request_header_fields_too_large", "The request head is too large.")
-        elif not self.transport.is_closing():
+        else:
             self.data_received(data[room:])
 
     def on_message_begin(self) -> None:
@@ -86,7 +102,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _check_head_time(self) -> None:
         self.head_timer = None
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self.linger_timer is not None:
             return
         left = self.head_timeout
         if self.awaiting_head:
@@ -105,4 +121,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
             b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (status, reason, len(body), body)
         )
-        self.transport.close()
+        # The lingering close: our side ends once the refusal is sent; the
+        # client's end (``eof_received``) or the timer closes the connection.
+        self.transport.write_eof()
+        self.linger_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
