@@ -77,11 +77,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # The head may end inside this chunk, followed by a body: feed what fits,
         # and refuse only if the head is still not complete.
         super().data_received(data[:room])
-        if self.transport.is_closing() or self.linger_timer is not None:
-            return
-        if self.awaiting_head:
+        if self.awaiting_head and not self.transport.is_closing():
             self._refuse(431, "request_header_fields_too_large", "The request head is too large.")
-        else:
+        elif not self.transport.is_closing():
             self.data_received(data[room:])
 
     def on_message_begin(self) -> None:
@@ -102,7 +100,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _check_head_time(self) -> None:
         self.head_timer = None
-        if self.transport.is_closing() or self.linger_timer is not None:
+        if self.transport.is_closing():
             return
         left = self.head_timeout
         if self.awaiting_head:
