@@ -63,11 +63,12 @@ def render(project_python: str | None = None) -> str:
         ("stdlib_modules", stdlib),
         ("dependency_modules", sorted(dependencies - set(stdlib))),
     ):
-        # One YAML string, not a YAML list: Copier compiles every item of a
-        # list default as its own Jinja template, and one string once.
-        lines += [f"{name}:", "  type: yaml", "  when: false", "  default: |-", "    ["]
-        lines += [f'      "{value}",' for value in values]
-        lines += ["    ]"]
+        # One JSON string, not a YAML list: Copier compiles every item of a
+        # list default as its own Jinja template, and one string once; and it
+        # parses a default each time it asks for it, which JSON does in C.
+        lines += [f"{name}:", "  type: json", "  when: false", "  default: |-", "    ["]
+        lines += [f'      "{value}",' for value in values[:-1]]
+        lines += [f'      "{values[-1]}"', "    ]"]
     return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ the destination itself.
 from __future__ import annotations
 
 import importlib.util
+import json
 import keyword
 import subprocess
 import sys
@@ -174,9 +175,10 @@ def test_defaults_render_with_a_git_history_and_local_secrets(
 
 
 def reserved_names() -> dict[str, set[str]]:
-    """Each hidden list of ``hooks/reserved_names.yml``, as Copier reads it (a YAML string)."""
+    """Each hidden list of ``hooks/reserved_names.yml``, as Copier reads it (a JSON string)."""
     document = yaml.safe_load((ROOT / "hooks" / "reserved_names.yml").read_text())
-    return {name: set(yaml.safe_load(spec["default"])) for name, spec in document.items()}
+    assert {spec["type"] for spec in document.values()} == {"json"}
+    return {name: set(json.loads(spec["default"])) for name, spec in document.items()}
 
 
 def test_reserved_names_cover_this_python() -> None:
