@@ -23,10 +23,11 @@ import pytest
 import yaml
 from pytest_copie.plugin import Copie
 
-from . import jinja_compile_cache
+from . import copier_file_mode_cache, jinja_compile_cache
 
 pytest_plugins = ("tests.stage_report",)
 jinja_compile_cache.install()
+copier_file_mode_cache.install()
 
 ROOT = Path(__file__).resolve().parent.parent
 IGNORED = shutil.ignore_patterns(
