@@ -190,7 +190,7 @@ def expected_cost(item: pytest.Item) -> int:
     combination = callspec.params.get("combination") if callspec else None
     if isinstance(combination, dict):
         return 10 + sum(TOGGLE_WEIGHTS.get(name, 1) for name, on in combination.items() if on)
-    # Update tests run a project's whole toolchain, some of them twice.
+    # The owner-edits update test runs a project's whole toolchain after two updates.
     return 25 if item.get_closest_marker("slow") is not None else 0
 
 
