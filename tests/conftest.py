@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import fcntl
 import filecmp
+import hashlib
 import itertools
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -248,32 +251,111 @@ def worker_environment(tmp_path_factory: pytest.TempPathFactory, worker_id: str)
     return env
 
 
-def combination_type_cache(env: dict[str, str], combination: str) -> None:
-    """Point mypy at a cache of this combination's own, kept from run to run.
+def package_set(project: Path) -> str:
+    """The third-party packages a project's lock file pins, as one key.
+
+    Combinations whose toggles add no package (``sse``, ``websocket``) share
+    one: their environments hold the same packages.
+    """
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    pins = sorted(
+        f"{package['name']}=={package.get('version', '')}"
+        for package in lock.get("package", [])
+        if "editable" not in package.get("source", {})
+    )
+    return hashlib.sha256("\n".join(pins).encode()).hexdigest()
+
+
+# Beside a combination's type-checking cache: the package set it is made for,
+# and the lock its writer holds while it is being made.
+PACKAGES_FILE = "packages"
+WRITING_LOCK = "writing"
+# Held while a worker looks for a cache to copy and, finding none, claims the
+# package set: two first runs of combinations with the same packages would
+# otherwise both check them from nothing.
+SEEDING_LOCK = "seeding.lock"
+
+
+def _lock(path: Path, operation: int) -> Any:
+    """``path`` opened and locked; closing it releases the lock."""
+    lock = path.open("a")
+    fcntl.flock(lock, operation)
+    return lock
+
+
+def _same_packages(packages: str, directory: Path) -> Path | None:
+    """Another combination's cache folder whose cache is (being) made for these packages."""
+    for marker in sorted((CACHE_ROOT / "mypy").glob(f"*/{PACKAGES_FILE}")):
+        if marker.parent != directory and marker.read_text() == packages:
+            return marker.parent
+    return None
+
+
+def _seed_type_cache(directory: Path, packages: str, fallback: Path | None) -> Any:
+    """Fill a new cache folder with a copy of a cache made for the same packages,
+    waiting while mypy writes it; None then. Where there is none, claim the
+    package set (other workers wait for this folder's cache), start from
+    ``fallback``, and return the writing lock."""
+    with _lock(CACHE_ROOT / "mypy" / SEEDING_LOCK, fcntl.LOCK_EX):
+        source = _same_packages(packages, directory)
+        if source is None:
+            writing = _lock(directory / WRITING_LOCK, fcntl.LOCK_EX)
+            (directory / PACKAGES_FILE).write_text(packages)
+    if source is not None:
+        with _lock(source / WRITING_LOCK, fcntl.LOCK_SH):
+            if (source / "cache").is_dir():  # not when its writer stopped before mypy ran
+                shutil.copytree(source / "cache", directory / "cache")
+                return None
+        writing = None
+    try:
+        if fallback is not None and fallback.is_dir():
+            shutil.copytree(fallback, directory / "cache")
+    except BaseException:
+        if writing is not None:
+            writing.close()
+        raise
+    return writing
+
+
+@contextmanager
+def combination_type_cache(env: dict[str, str], combination: str, project: Path) -> Iterator[None]:
+    """Around a mypy run: point mypy at a cache of this combination's own, kept from run to run.
 
     Consecutive combinations on a worker differ in their core modules (the
     settings and the app factory follow the toggles), so a shared cache has
     every project module rechecked; a combination's own cache from an earlier
     run is stale only where the template changed since. mypy checks a cached
     module by its source's hash when the path differs, so the new render and
-    the worker's environment path do not matter. A new cache starts as a copy
-    of the worker's or, where the worker has none (a first run on this
-    machine), of the cache this worker used last: its third-party modules
-    are the slow part, and without a seed every combination of a first run
-    would check them all from nothing. The worker's tests run one at a time,
-    so that cache is complete and no other process writes it. Locked for the
-    session; when it is locked or not writable the worker's cache is used.
+    the environment's path do not matter; but a third-party module whose
+    optional imports resolve differently (another set of packages installed)
+    is checked again, with everything that depends on it. A new cache
+    therefore starts as a copy of one made for the same packages (waiting for
+    it while mypy writes it) or, where there is none yet, of the worker's or
+    of the cache this worker used last: without a seed every combination of a
+    first run would check its third-party packages from nothing. ``project``
+    must be synced: its lock file says which packages mypy sees. Locked for
+    the session; when it is locked or not writable the worker's cache is used.
     """
     directory = CACHE_ROOT / "mypy" / combination
     if not _hold(directory, f"mypy-{combination}"):
+        yield
         return
     cache = directory / "cache"
     worker_cache = env["MYPY_CACHE_DIR"]
-    seed = Path(worker_cache) if Path(worker_cache).is_dir() else _last_type_cache.get(worker_cache)
-    if not cache.exists() and seed is not None and seed.is_dir():
-        shutil.copytree(seed, cache)
-    _last_type_cache[worker_cache] = cache
-    env["MYPY_CACHE_DIR"] = str(cache)
+    packages = package_set(project)
+    writing = None
+    if not cache.exists():
+        fallback = Path(worker_cache) if Path(worker_cache).is_dir() else None
+        writing = _seed_type_cache(
+            directory, packages, fallback or _last_type_cache.get(worker_cache)
+        )
+    if writing is None:
+        writing = _lock(directory / WRITING_LOCK, fcntl.LOCK_EX)
+    with writing:  # no copy is made of the cache while mypy writes it
+        (directory / PACKAGES_FILE).write_text(packages)
+        _last_type_cache[worker_cache] = cache
+        env["MYPY_CACHE_DIR"] = str(cache)
+        yield
 
 
 # What a checked project's own tools write inside it and may keep from run to run.

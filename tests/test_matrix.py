@@ -87,7 +87,6 @@ def test_combination_passes_every_check(
             copy_with(copie, template_repo, **combination), combination_id(combination)
         )
     env = worker_environment(tmp_path_factory, worker_id)
-    combination_type_cache(env, combination_id(combination))
     # uv's default link mode (hardlinks from its cache where the file system
     # allows) is much faster than "copy"; nothing in the checks writes into
     # the installed packages.
@@ -97,7 +96,7 @@ def test_combination_passes_every_check(
     with clock.stage("ruff"):
         run_step("ruff check", [*tool, "ruff", "check", "."], project, env)
         run_step("ruff format --check", [*tool, "ruff", "format", "--check", "."], project, env)
-    with clock.stage("mypy"):
+    with clock.stage("mypy"), combination_type_cache(env, combination_id(combination), project):
         run_step("mypy --strict", [*tool, "mypy"], project, env)
     pytest_args = os.environ.get("GENERATED_PYTEST_ARGS", "-q -p no:cacheprovider").split()
     if combination in FUZZED:

@@ -193,9 +193,10 @@ def assert_answers_hold_no_secret(project: Path, secrets: list[str]) -> None:
 class Toolchain:
     """The generated project's own checks, run with uv as its README says."""
 
-    def __init__(self, project: Path, env: dict[str, str]) -> None:
+    def __init__(self, project: Path, env: dict[str, str], type_cache_name: str) -> None:
         self.project = project
         self.env = {**env, **IDENTITY}
+        self.type_cache_name = type_cache_name
 
     def run(self, name: str, *command: str) -> None:
         run_step(name, list(command), self.project, self.env)
@@ -216,7 +217,8 @@ class Toolchain:
         self.sync()
         self.tool("ruff check", "ruff", "check", ".")
         self.tool("ruff format --check", "ruff", "format", "--check", ".")
-        self.tool("mypy --strict", "mypy")
+        with combination_type_cache(self.env, self.type_cache_name, self.project):
+            self.tool("mypy --strict", "mypy")
         pytest_args = os.environ.get("GENERATED_PYTEST_ARGS", "-q -p no:cacheprovider").split()
         pytest_args += selection
         self.tool("pytest", "pytest", *pytest_args)
@@ -229,8 +231,7 @@ def toolchain(
     """The worker's environment (shared with the matrix) and a mypy cache of the test's own,
     kept from run to run like a combination's (the worker's holds other projects)."""
     env = worker_environment(tmp_path_factory, worker_id)
-    combination_type_cache(env, f"update-{request.node.name}")
-    return lambda project: Toolchain(project, env)
+    return lambda project: Toolchain(project, env, f"update-{request.node.name}")
 
 
 WIDGETS_ROUTE = '''\
