@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import copier
 import pytest
@@ -276,7 +276,7 @@ WRITING_LOCK = "writing"
 SEEDING_LOCK = "seeding.lock"
 
 
-def _lock(path: Path, operation: int) -> Any:
+def _lock(path: Path, operation: int) -> TextIO:
     """``path`` opened and locked; closing it releases the lock."""
     lock = path.open("a")
     fcntl.flock(lock, operation)
@@ -291,11 +291,12 @@ def _same_packages(packages: str, directory: Path) -> Path | None:
     return None
 
 
-def _seed_type_cache(directory: Path, packages: str, fallback: Path | None) -> Any:
+def _seed_type_cache(directory: Path, packages: str, fallback: Path | None) -> TextIO | None:
     """Fill a new cache folder with a copy of a cache made for the same packages,
     waiting while mypy writes it; None then. Where there is none, claim the
     package set (other workers wait for this folder's cache), start from
     ``fallback``, and return the writing lock."""
+    writing: TextIO | None = None
     with _lock(CACHE_ROOT / "mypy" / SEEDING_LOCK, fcntl.LOCK_EX):
         source = _same_packages(packages, directory)
         if source is None:
@@ -306,7 +307,6 @@ def _seed_type_cache(directory: Path, packages: str, fallback: Path | None) -> A
             if (source / "cache").is_dir():  # not when its writer stopped before mypy ran
                 shutil.copytree(source / "cache", directory / "cache")
                 return None
-        writing = None
     try:
         if fallback is not None and fallback.is_dir():
             shutil.copytree(fallback, directory / "cache")
@@ -345,9 +345,9 @@ def combination_type_cache(env: dict[str, str], combination: str, project: Path)
     packages = package_set(project)
     writing = None
     if not cache.exists():
-        fallback = Path(worker_cache) if Path(worker_cache).is_dir() else None
+        seed = Path(worker_cache)
         writing = _seed_type_cache(
-            directory, packages, fallback or _last_type_cache.get(worker_cache)
+            directory, packages, seed if seed.is_dir() else _last_type_cache.get(worker_cache)
         )
     if writing is None:
         writing = _lock(directory / WRITING_LOCK, fcntl.LOCK_EX)
