@@ -11,7 +11,6 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-import jwt
 from starlette.datastructures import Headers
 from starlette.types import Scope
 
@@ -61,6 +60,8 @@ def build_verification_key(settings: Settings) -> VerificationKey:
     if settings.jwt_uses_secret:
         return StaticKey(settings.jwt_secret.get_secret_value())
     if settings.jwt_public_key:
+        import jwt  # on first use, as in TokenVerifier.verify
+
         algorithm: Any = jwt.get_algorithm_by_name(settings.jwt_algorithm)
         return StaticKey(algorithm.prepare_key(settings.jwt_public_key.encode()))
     assert settings.jwt_jwks_url is not None  # settings validation guarantees one source

@@ -12,15 +12,17 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Protocol, get_args
 
-import jwt
 import structlog
 from pydantic import SecretStr
 
 from ..identity import Identity
 from ..settings import Settings
 from .settings import UserTier
+
+if TYPE_CHECKING:
+    import jwt
 
 logger = structlog.get_logger(__name__)
 
@@ -93,9 +95,16 @@ class TokenVerifier:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self.leeway = settings.jwt_leeway_seconds
-        self._jwt = jwt.PyJWT(options={"require": list(REQUIRED_CLAIMS)})
+        self._jwt: jwt.PyJWT | None = None
 
     async def verify(self, token: str) -> VerifiedToken:
+        # PyJWT is imported on first use: it imports cryptography whenever that is
+        # installed, a large share of every start of the service, and only
+        # requests that carry a token need it.
+        import jwt
+
+        if self._jwt is None:
+            self._jwt = jwt.PyJWT(options={"require": list(REQUIRED_CLAIMS)})
         if len(token) > MAX_TOKEN_BYTES:
             raise InvalidTokenError("The bearer token is too large.")
         if len(token.partition(".")[0]) > MAX_HEADER_BYTES:
@@ -161,6 +170,8 @@ class TokenIssuer:
             "exp": now + int((lifetime or self.lifetime).total_seconds()),
             "jti": secrets.token_urlsafe(12),
         }
+        import jwt  # on first use, as in TokenVerifier.verify
+
         return jwt.encode(claims, self.secret, algorithm=self.algorithm)
 
 
