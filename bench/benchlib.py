@@ -86,6 +86,14 @@ def parse_wrk(output: str) -> dict[str, float]:
 # --- HTTP/1.1 responses, chunked bodies and SSE frames -------------------------
 
 
+def callgrind_instructions(output: str) -> int:
+    """The instructions a program executed, from the summary valgrind's callgrind prints."""
+    match = re.search(r"^==\d+== Collected : (\d+)$", output, re.MULTILINE)
+    if match is None:
+        raise ValueError(f"no instruction count in callgrind's output: {output[-300:]!r}")
+    return int(match.group(1))
+
+
 def http_status(head: bytes) -> int | None:
     """The status code at the start of an HTTP/1.x response, None until a whole one arrives.
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import (
+    callgrind_instructions,
     cpu_ticks_from_stat,
     fmt,
     http_status,
@@ -912,6 +913,43 @@ def import_seconds(ctx: Context, c: Candidate, statement: str) -> float:
     return time.perf_counter() - started
 
 
+def startup_instructions(c: Candidate) -> int | None:
+    """Instructions executed to import uvicorn and build the app it serves, under callgrind.
+
+    The wall-clock start-up moves with the machine's load and its disk; this
+    count does not (the same for the same files and environment), so it
+    tells a real change from noise. None without valgrind.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    module = c.app.partition(":")[0]
+    server = Server(c.project, c.app, c.env, Cores(None, None))
+    statement = (
+        f"import sys; sys.path.insert(0, {str(APPS)!r}); import uvicorn.main; import {module}"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        done = subprocess.run(
+            [
+                valgrind,
+                "--tool=callgrind",
+                f"--callgrind-out-file={scratch}/callgrind.out",
+                str(c.project.python),
+                "-c",
+                statement,
+            ],
+            cwd=c.project.path,
+            env=server.environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=900,
+            check=True,
+        )
+    return callgrind_instructions(done.stderr)
+
+
 def startup_candidates(ctx: Context) -> list[StartupCandidate]:
     d, f = ctx.defaults, ctx.full
     few = {"BENCH_TOKENS": "100", "APP_FAKE_LLM_DELAY_MS": "0"}
@@ -978,6 +1016,9 @@ def run_startup(ctx: Context) -> dict[str, Any]:
 
     for project in {s.candidate.project.name: s.candidate.project for s in planned}.values():
         compile_bytecode(project)
+    instructions = {label: startup_instructions(s.candidate) for label, s in by_label.items()}
+    for label, count in instructions.items():
+        log(f"  startup {label}: {count} instructions to import uvicorn and build the app")
     with running_on(ctx.cores.load):
         for label in by_label:  # warm-up: page cache, not measured
             once(label)
@@ -988,7 +1029,7 @@ def run_startup(ctx: Context) -> dict[str, Any]:
                 f"  startup rep {rep} {label}: {entry['startup_ms']:.0f} ms to the first 200,"
                 f" import {entry['import_ms']:.0f} ms"
             )
-    return summarise_startup(title, baseline, planned, measured)
+    return summarise_startup(title, baseline, planned, measured, instructions)
 
 
 def summarise_startup(
@@ -996,8 +1037,10 @@ def summarise_startup(
     baseline: str,
     planned: list[StartupCandidate],
     measured: dict[str, list[dict[str, Any]]],
+    instructions: dict[str, int | None],
 ) -> dict[str, Any]:
     base = median(r["startup_ms"] for r in measured.get(baseline, []))
+    base_instructions = instructions.get(baseline)
     base_import = median(r["import_ms"] for r in measured.get(baseline, []))
     rows = []
     for s in planned:
@@ -1019,6 +1062,8 @@ def summarise_startup(
                 "ratio": startup_ratio,
                 "import_ms": import_ms,
                 "import_ratio": ratio(import_ms, base_import),
+                "instructions": instructions.get(c.label),
+                "instructions_ratio": ratio(instructions.get(c.label), base_instructions),
                 "peak_rss_kib": max((r["peak_rss_kib"] for r in runs), default=None),
                 "target": c.target,  # maximum ratio to the baseline's start-up
                 "verdict": verdict,
@@ -1040,7 +1085,7 @@ def startup_table(s: dict[str, Any]) -> str:
     rows = []
     for r in s["rows"]:
         if r["skip"]:
-            rows.append([r["label"], "-", "-", "-", "-", "-", "-", r["verdict"]])
+            rows.append([r["label"], "-", "-", "-", "-", "-", "-", "-", r["verdict"]])
             continue
         rows.append(
             [
@@ -1049,6 +1094,7 @@ def startup_table(s: dict[str, Any]) -> str:
                 fmt(r["ratio"], "{:.2f}x"),
                 fmt(r["import_ms"], "{:.0f}"),
                 fmt(r["import_ratio"], "{:.2f}x"),
+                fmt(r["instructions_ratio"], "{:.2f}x"),
                 fmt(r["peak_rss_kib"] and r["peak_rss_kib"] / 1024, "{:.0f}"),
                 fmt(r["target"], "<= {:.2f}x"),
                 r["verdict"],
@@ -1060,6 +1106,7 @@ def startup_table(s: dict[str, Any]) -> str:
         "x baseline",
         "import alone ms",
         "import x baseline",
+        "instructions x baseline",
         "peak RSS at first 200 MiB",
         "target",
         "verdict",
@@ -1068,7 +1115,10 @@ def startup_table(s: dict[str, Any]) -> str:
         '\nimport alone: wall time of `python -c "from <package>.main import app"` (its'
         " modules and the app uvicorn serves; `import fastapi` for the baseline) on the"
         " server core, interpreter start included; /health polled every"
-        f" {s['poll_ms']:g} ms from the load core."
+        f" {s['poll_ms']:g} ms from the load core. instructions: what the interpreter"
+        " executes to import uvicorn and the module that builds the served app, counted"
+        " once under valgrind's callgrind (steady where wall times are not; '-' without"
+        " valgrind)."
     )
     return render_table(headers, rows) + "\n" + note
 

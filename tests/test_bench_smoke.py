@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from benchlib import (
     Dechunker,
     SseCounter,
+    callgrind_instructions,
     cpu_ticks_from_stat,
     http_status,
     interleaved,
@@ -131,3 +132,18 @@ def test_status_is_read_from_a_whole_status_line_only() -> None:
     assert http_status(b"HTTP/1.1 20") is None  # the rest is still on the wire
     assert http_status(b"") is None  # closed before answering
     assert http_status(b"SSH-2.0-OpenSSH\r\n") is None
+
+
+def test_callgrind_instructions_are_read_from_its_summary_only() -> None:
+    output = (
+        "==9415== Callgrind, a call-graph generating cache profiler\n"
+        "==9415== For interactive control, run 'callgrind_control -h'.\n"
+        "==9415== \n"
+        "==9415== Events    : Ir\n"
+        "==9415== Collected : 2315651004\n"
+        "==9415== \n"
+        "==9415== I   refs:      2,315,651,004\n"
+    )
+    assert callgrind_instructions(output) == 2_315_651_004
+    with pytest.raises(ValueError, match="no instruction count"):
+        callgrind_instructions("valgrind: failed to start tool 'callgrind'\n")
