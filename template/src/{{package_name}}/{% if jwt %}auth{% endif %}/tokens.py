@@ -12,7 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol, get_args
+from typing import Any, Protocol, get_args
 
 import structlog
 from pydantic import SecretStr
@@ -20,9 +20,6 @@ from pydantic import SecretStr
 from ..identity import Identity
 from ..settings import Settings
 from .settings import UserTier
-
-if TYPE_CHECKING:
-    import jwt
 
 logger = structlog.get_logger(__name__)
 
@@ -95,7 +92,6 @@ class TokenVerifier:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self.leeway = settings.jwt_leeway_seconds
-        self._jwt: jwt.PyJWT | None = None
 
     async def verify(self, token: str) -> VerifiedToken:
         # PyJWT is imported on first use: it imports cryptography whenever that is
@@ -103,18 +99,17 @@ class TokenVerifier:
         # requests that carry a token need it.
         import jwt
 
-        if self._jwt is None:
-            self._jwt = jwt.PyJWT(options={"require": list(REQUIRED_CLAIMS)})
         if len(token) > MAX_TOKEN_BYTES:
             raise InvalidTokenError("The bearer token is too large.")
         if len(token.partition(".")[0]) > MAX_HEADER_BYTES:
             raise InvalidTokenError("The bearer token's header is too large.")
         key = await self.key.key_for(token)
         try:
-            claims = self._jwt.decode(
+            claims = jwt.decode(
                 token,
                 key,
                 algorithms=[self.algorithm],
+                options={"require": list(REQUIRED_CLAIMS)},
                 issuer=self.issuer,
                 audience=self.audience,
                 leeway=self.leeway,
